@@ -2,10 +2,24 @@
 // isolated workspace per build, node_modules linked from a content-addressed dependency
 // cache (installed once per dependency set, never per build), `vite build` under a
 // timeout in its own process group, and a report of every output file.
+//
+// The package runs child processes in their own process groups and takes flock(2) locks,
+// so it builds on Unix only.
 package build
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/appforge/appforge/files"
@@ -15,15 +29,24 @@ import (
 type Config struct {
 	// WorkDir holds one workspace per build. Required.
 	WorkDir string
-	// CacheDir holds the dependency cache, one folder per dependency set. Required.
+	// CacheDir holds the dependency cache, one folder per dependency set. Required. Several
+	// processes may share it: installs are guarded by a lock file per dependency set.
 	CacheDir string
 	// NPM and Node are the binaries to run; default "npm" and "node" from PATH.
 	NPM  string
 	Node string
-	// Timeout bounds one vite build; default 2 minutes.
+	// Timeout bounds the child processes of one build, the type check and the vite build
+	// together; default 2 minutes.
 	Timeout time.Duration
 	// InstallTimeout bounds one npm install of a new dependency set; default 10 minutes.
 	InstallTimeout time.Duration
+	// KillGrace is how long a cancelled or timed-out child process group has between
+	// SIGTERM and SIGKILL; default 2 seconds.
+	KillGrace time.Duration
+	// InstallScripts lets npm run the install scripts of dependencies. Off by default: the
+	// dependency set is chosen by a model, and the packages an app needs (Vite, Rolldown,
+	// TypeScript 7, React) ship their native parts as optional dependencies, not scripts.
+	InstallScripts bool
 	// KeepWorkspaces leaves workspaces on disk after a build, for debugging.
 	KeepWorkspaces bool
 	Logger         *slog.Logger
@@ -31,9 +54,11 @@ type Config struct {
 
 // Request is one build.
 type Request struct {
-	// ID names the workspace; unique per build (the version ID).
+	// ID names the workspace; unique per build (the version ID). One path segment.
 	ID    string
 	Files []files.File
+	// TypeCheck runs `tsc --noEmit -p .` before vite; type errors fail the build.
+	TypeCheck bool
 }
 
 // OutputFile is one file of the bundle.
@@ -59,4 +84,347 @@ type Report struct {
 type Output struct {
 	Report Report
 	Assets []files.File
+}
+
+// Stages of a build, reported to the heartbeat function and named by a Failure.
+const (
+	StagePrepare   = "prepare"
+	StageInstall   = "install"
+	StageLink      = "link"
+	StageTypeCheck = "typecheck"
+	StageBuild     = "build"
+	StageReport    = "report"
+)
+
+var (
+	// ErrInvalidRequest is returned (wrapped) for a request the builder refuses before
+	// running anything: a bad ID, a path outside the workspace, a file under node_modules/
+	// or dist/. Retrying it cannot help.
+	ErrInvalidRequest = errors.New("invalid build request")
+	// ErrTimeout is returned (wrapped) when a child process outlives its time limit. The
+	// process group has been killed; whether to retry is the caller's call.
+	ErrTimeout = errors.New("timed out")
+)
+
+// Failure is a build that ran and failed because of the app's code, or because its
+// dependency set cannot be installed (a package or version does not exist). Retrying the
+// same files cannot help; Errors are meant to be shown to the user and fed to the model.
+type Failure struct {
+	Stage  string   // StageInstall, StageTypeCheck or StageBuild
+	Errors []string // at most about 20 lines, "src/App.tsx(3,7): error TS2322: ..." style
+	Log    string   // bounded output of the failing step
+}
+
+func (f *Failure) Error() string {
+	switch len(f.Errors) {
+	case 0:
+		return f.Stage + " failed"
+	case 1:
+		return f.Stage + " failed: " + f.Errors[0]
+	default:
+		return fmt.Sprintf("%s failed: %s (and %d more)", f.Stage, f.Errors[0], len(f.Errors)-1)
+	}
+}
+
+// Builder builds apps. It is safe for concurrent use; builds share the dependency cache.
+type Builder struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	installs map[string]*installCall // in-flight installs by dependency key
+	node     *nodeInfo               // learnt once from the node binary
+}
+
+// New checks cfg, creates its folders and returns a Builder.
+func New(cfg Config) (*Builder, error) {
+	if cfg.WorkDir == "" || cfg.CacheDir == "" {
+		return nil, errors.New("build: WorkDir and CacheDir are required")
+	}
+	var err error
+	for _, dir := range []*string{&cfg.WorkDir, &cfg.CacheDir} {
+		if *dir, err = filepath.Abs(*dir); err != nil {
+			return nil, fmt.Errorf("build: %w", err)
+		}
+	}
+	for _, dir := range []string{
+		cfg.WorkDir, filepath.Join(cfg.WorkDir, workLocksDir),
+		filepath.Join(cfg.CacheDir, cacheDepsDir), filepath.Join(cfg.CacheDir, cacheTmpDir),
+		filepath.Join(cfg.CacheDir, cacheLocksDir),
+	} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("build: %w", err)
+		}
+	}
+	if cfg.Node == "" {
+		cfg.Node = "node"
+	}
+	if cfg.Node, err = exec.LookPath(cfg.Node); err != nil {
+		return nil, fmt.Errorf("build: find node: %w", err)
+	}
+	if cfg.Node, err = filepath.Abs(cfg.Node); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	if cfg.NPM == "" {
+		cfg.NPM = "npm" // looked up when an install runs: a warm cache needs no npm
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Minute
+	}
+	if cfg.InstallTimeout <= 0 {
+		cfg.InstallTimeout = 10 * time.Minute
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = 2 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Builder{cfg: cfg, log: log, installs: make(map[string]*installCall)}, nil
+}
+
+// Folders under WorkDir and CacheDir.
+const (
+	workLocksDir  = ".locks" // one lock per build ID; IDs cannot start with a dot
+	cacheDepsDir  = "deps"   // deps/<key>/node_modules: complete installs only
+	cacheTmpDir   = "tmp"    // installs in progress, renamed into deps/ when done
+	cacheLocksDir = "locks"  // locks/<key>.lock
+)
+
+// Build builds req.Files into a bundle. heartbeat (may be nil) is called at each stage and
+// at least every 2 s while a child process runs or an install is awaited, so the caller can
+// heartbeat its activity; it is always called on Build's own goroutine. A *Failure means the app's code (or dependency set) is at fault;
+// an error wrapping ErrInvalidRequest means the request itself is; a cancelled ctx gives
+// an error wrapping ctx's error; anything else is worth retrying.
+func (b *Builder) Build(ctx context.Context, req Request, heartbeat func(stage string)) (*Output, error) {
+	out, err := b.build(ctx, req, heartbeat)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", req.ID, err)
+	}
+	return out, nil
+}
+
+func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)) (*Output, error) {
+	start := time.Now()
+	hb := heartbeat
+	if hb == nil {
+		hb = func(string) {}
+	}
+	inputs, err := checkRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	log := b.log.With("build_id", req.ID)
+
+	hb(StagePrepare)
+	ws := filepath.Join(b.cfg.WorkDir, req.ID)
+	unlock, err := lockFile(ctx, filepath.Join(b.cfg.WorkDir, workLocksDir, req.ID+".lock"), true, hb, StagePrepare)
+	if err != nil {
+		return nil, fmt.Errorf("lock workspace: %w", err)
+	}
+	defer unlock()
+	if !b.cfg.KeepWorkspaces {
+		defer func() {
+			if err := os.RemoveAll(ws); err != nil {
+				log.Warn("remove workspace", "error", err)
+			}
+		}()
+	}
+	if err := writeWorkspace(ctx, ws, inputs); err != nil {
+		return nil, err
+	}
+
+	hb(StageInstall)
+	pkg, _ := files.Find(inputs, "package.json")
+	key, nodeModules, installed, err := b.ensureDeps(ctx, pkg.Content, hb)
+	if err != nil {
+		return nil, err
+	}
+
+	hb(StageLink)
+	if err := linkNodeModules(ws, nodeModules); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(ws, "node_modules", "vite", "bin", "vite.js")); err != nil {
+		return nil, &Failure{Stage: StageBuild, Errors: []string{"package.json: vite is not among the dependencies"}}
+	}
+
+	env := b.buildEnv(ws)
+	budget := limit{deadline: time.Now().Add(b.cfg.Timeout), d: b.cfg.Timeout}
+	clean := cleaner{ws: ws, nodeModules: nodeModules}
+	if req.TypeCheck {
+		hb(StageTypeCheck)
+		t0 := time.Now()
+		out, err := b.run(ctx, command{
+			stage: StageTypeCheck, dir: ws, env: env, limit: budget, heartbeat: hb,
+			name: b.cfg.Node, args: []string{filepath.Join(ws, "node_modules", ".bin", "tsc"), "--noEmit", "--pretty", "false", "-p", "."},
+		})
+		if err != nil {
+			return nil, stageError(StageTypeCheck, out, err, clean, parseTSC)
+		}
+		log.Debug("type check passed", "duration_ms", time.Since(t0).Milliseconds())
+	}
+
+	hb(StageBuild)
+	viteStart := time.Now()
+	viteLog, err := b.run(ctx, command{
+		stage: StageBuild, dir: ws, env: env, limit: budget, heartbeat: hb,
+		name: b.cfg.Node, args: []string{filepath.Join(ws, "node_modules", "vite", "bin", "vite.js"), "build", "--outDir", "dist", "--emptyOutDir"},
+	})
+	viteDuration := time.Since(viteStart)
+	if err != nil {
+		return nil, stageError(StageBuild, viteLog, err, clean, parseVite)
+	}
+
+	hb(StageReport)
+	report, assets, err := readBundle(ctx, filepath.Join(ws, "dist"))
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := files.Find(assets, "index.html"); !ok {
+		return nil, &Failure{Stage: StageBuild, Errors: []string{"the build wrote no index.html"}, Log: clean.text(viteLog)}
+	}
+	report.Duration = time.Since(start)
+	report.ViteDuration = viteDuration
+	report.DepsKey = key
+	report.DepsCached = !installed
+	report.Log = clean.text(viteLog)
+	log.Info("built", "deps_key", key, "deps_cached", !installed, "files", len(assets),
+		"total_gzip_size", report.TotalGzipSize, "duration_ms", report.Duration.Milliseconds(),
+		"vite_ms", viteDuration.Milliseconds())
+	return &Output{Report: *report, Assets: assets}, nil
+}
+
+// stageError turns a failed child process into a *Failure when the app's code is at fault
+// (the process ran and exited non-zero) and into an ordinary error otherwise.
+func stageError(stage, output string, err error, clean cleaner, parse func(string) []string) error {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() < 0 {
+		return err // cancelled, timed out, failed to start, or killed by a signal
+	}
+	text := clean.text(output)
+	errs := parse(text)
+	if len(errs) == 0 {
+		if stage == StageTypeCheck {
+			// tsc reports every problem of the app's code as "error TS…": without one,
+			// tsc itself failed.
+			return fmt.Errorf("%w, reporting no type error: %s", err, strings.Join(lastLines(text, 3), " | "))
+		}
+		errs = lastLines(text, 5)
+	}
+	return &Failure{Stage: stage, Errors: limitErrors(errs), Log: text}
+}
+
+// checkRequest validates the ID and every path and returns the files with clean paths.
+func checkRequest(req Request) ([]files.File, error) {
+	if id, err := files.CleanPath(req.ID); err != nil || id != req.ID || strings.Contains(id, "/") || strings.HasPrefix(id, ".") {
+		return nil, fmt.Errorf("%w: ID %q is not a single path segment", ErrInvalidRequest, req.ID)
+	}
+	out := make([]files.File, 0, len(req.Files))
+	seen := make(map[string]bool, len(req.Files))
+	for _, f := range req.Files {
+		p, err := files.CleanPath(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		}
+		top, _, _ := strings.Cut(p, "/")
+		if top == "node_modules" || top == "dist" {
+			return nil, fmt.Errorf("%w: %q: %s/ is written by the builder", ErrInvalidRequest, p, top)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("%w: %q appears twice", ErrInvalidRequest, p)
+		}
+		seen[p] = true
+		out = append(out, files.File{Path: p, Content: f.Content})
+	}
+	files.Sort(out)
+	for _, f := range out {
+		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+			if seen[dir] {
+				return nil, fmt.Errorf("%w: %q is both a file and a folder", ErrInvalidRequest, dir)
+			}
+		}
+	}
+	if !seen["package.json"] {
+		return nil, &Failure{Stage: StageInstall, Errors: []string{"package.json: missing"}}
+	}
+	return out, nil
+}
+
+// writeWorkspace replaces ws with a fresh folder holding fs.
+func writeWorkspace(ctx context.Context, ws string, fs []files.File) error {
+	if err := os.RemoveAll(ws); err != nil {
+		return fmt.Errorf("clear workspace: %w", err)
+	}
+	if err := os.MkdirAll(ws, 0o755); err != nil {
+		return fmt.Errorf("create workspace: %w", err)
+	}
+	for i, f := range fs {
+		if i%64 == 0 && ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		p := filepath.Join(ws, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("write workspace: %w", err)
+		}
+		if err := os.WriteFile(p, f.Content, 0o644); err != nil {
+			return fmt.Errorf("write workspace: %w", err)
+		}
+	}
+	return nil
+}
+
+// linkNodeModules gives ws a real node_modules folder holding one symlink per top-level
+// entry of the cached one (scoped @x folders and .bin included). Vite writes
+// node_modules/.vite-temp and tsc node_modules/.tmp, so those land in the workspace and
+// concurrent builds never share a writable folder.
+func linkNodeModules(ws, cached string) error {
+	entries, err := os.ReadDir(cached)
+	if err != nil {
+		return fmt.Errorf("link node_modules: %w", err)
+	}
+	nm := filepath.Join(ws, "node_modules")
+	if err := os.Mkdir(nm, 0o755); err != nil {
+		return fmt.Errorf("link node_modules: %w", err)
+	}
+	for _, e := range entries {
+		switch e.Name() {
+		case ".vite-temp", ".vite", ".tmp", ".cache":
+			continue // per-build scratch; never shared
+		}
+		if err := os.Symlink(filepath.Join(cached, e.Name()), filepath.Join(nm, e.Name())); err != nil {
+			return fmt.Errorf("link node_modules: %w", err)
+		}
+	}
+	return nil
+}
+
+// buildEnv is the whole environment of tsc and vite: nothing is inherited.
+func (b *Builder) buildEnv(ws string) []string {
+	return []string{
+		"PATH=" + b.path(),
+		"HOME=" + ws,
+		"NODE_ENV=production",
+		"CI=1",
+		"NO_COLOR=1",
+		"FORCE_COLOR=0",
+		"LANG=C.UTF-8",
+	}
+}
+
+// path puts the node binary's folder first so that `#!/usr/bin/env node` scripts find
+// the configured node.
+func (b *Builder) path() string {
+	return filepath.Dir(b.cfg.Node) + ":/usr/local/bin:/usr/bin:/bin"
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

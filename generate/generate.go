@@ -8,11 +8,16 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"strings"
 
 	"github.com/appforge/appforge/files"
 )
+
+// ErrInvalidRequest is returned (wrapped) for a request no generator can act on, such as
+// an empty message; retrying it cannot help.
+var ErrInvalidRequest = errors.New("invalid request")
 
 // Request is one chat turn as a generator sees it.
 type Request struct {

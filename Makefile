@@ -1,0 +1,55 @@
+# appforge: `make dev` runs everything locally, `make test` runs every test.
+# Both install what is missing first: the pinned Temporal CLI (built once into .tools/)
+# and the app template's npm dependencies (installed once into the dependency cache).
+
+SHELL := /bin/bash
+GO ?= go
+TEMPORAL_CLI_VERSION := v1.5.1
+TOOLS := $(CURDIR)/.tools
+TEMPORAL := $(TOOLS)/bin/temporal
+BIN := $(CURDIR)/bin/appforge
+
+export APPFORGE_TEMPORAL_CLI ?= $(TEMPORAL)
+# Tests share one dependency cache so npm installs the template's packages once per machine.
+export APPFORGE_TEST_DEPS_DIR ?= $(TOOLS)/deps
+
+.PHONY: dev test bench tools deps build check-node vet fmt clean
+
+dev: tools check-node build ## run everything on embedded defaults (Ctrl-C stops it)
+	@$(BIN) deps
+	@exec $(BIN) dev
+
+build:
+	@$(GO) build -o $(BIN) ./cmd/appforge
+
+tools: $(TEMPORAL)
+
+$(TEMPORAL):
+	@echo "appforge: building the Temporal CLI $(TEMPORAL_CLI_VERSION) into .tools/ (once; a few minutes)"
+	@mkdir -p $(TOOLS)/bin
+	GOBIN=$(TOOLS)/bin $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+check-node:
+	@command -v node >/dev/null || { echo "appforge: Node.js 20 or newer is required (node not found)"; exit 1; }
+	@command -v npm >/dev/null || { echo "appforge: npm is required (npm not found)"; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "appforge: Node.js 20 or newer is required (found $$(node --version))"; exit 1; }
+
+deps: build ## install the template's npm dependencies into the cache
+	@$(BIN) deps
+
+test: tools check-node ## every test: unit, workflow, store (SQLite and Postgres), edge, end to end
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench: tools check-node ## request-to-live-preview through the real stack, and build benchmarks
+	$(GO) run ./bench -n 10
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

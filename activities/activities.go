@@ -1,0 +1,76 @@
+// Package activities holds the steps of a chat turn as Temporal activities. They are
+// thin: each loads what it needs from the store, calls one provider (generator, builder,
+// deployer, site checker) and records the outcome and its progress events. Every
+// activity is idempotent, keyed by the chat message or version it works on, so a retry
+// after a crash finds the work done or finishes it, never doubles it.
+package activities
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/appforge/appforge/build"
+	"github.com/appforge/appforge/cloudflare"
+	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/models"
+)
+
+// Activity names, pinned: they are recorded in workflow histories.
+const (
+	LoadAppName    = "LoadApp"
+	StartTurnName  = "StartTurn"
+	PlanName       = "Plan"
+	GenerateName   = "Generate"
+	BuildName      = "Build"
+	DeployName     = "Deploy"
+	VerifyName     = "Verify"
+	FinishTurnName = "FinishTurn"
+)
+
+// Error types of non-retryable activity failures, pinned for the same reason.
+const (
+	ErrTypeInvalidInput     = "InvalidInput"
+	ErrTypeNotFound         = "NotFound"
+	ErrTypeGeneration       = "GenerationFailed"
+	ErrTypeCloudflareAuth   = "CloudflareAuth"
+	ErrTypeCloudflareReject = "CloudflareRejected"
+)
+
+// Builder builds a version's files into a bundle (build.Builder).
+type Builder interface {
+	Build(ctx context.Context, req build.Request, heartbeat func(stage string)) (*build.Output, error)
+}
+
+// Deployer puts a bundle on a Workers script (cloudflare.Deployer).
+type Deployer interface {
+	Deploy(ctx context.Context, req cloudflare.DeployRequest, progress func(msg string)) (cloudflare.DeployResult, error)
+}
+
+// Activities holds the providers the activities call. Register it once per worker;
+// every method is safe for concurrent use.
+type Activities struct {
+	Store     *models.Store
+	Generator generate.Generator
+	Builder   Builder
+	Deployer  Deployer
+	// HTTPClient fetches deployed sites for verification; it must resolve the edge's
+	// *.localhost hostnames when deploying locally.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+func (a *Activities) log() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
+
+// emit appends a progress event. Events are how users follow a turn, but losing one is
+// not worth failing the work: errors are logged, not returned.
+func (a *Activities) emit(ctx context.Context, appID string, ev models.NewEvent) {
+	if _, err := a.Store.AppendEvent(ctx, appID, ev); err != nil {
+		a.log().Warn("append event", "app_id", appID, "type", ev.Type, "err", err)
+	}
+}

@@ -1,0 +1,174 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/appforge/appforge/cloudflare"
+	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/verify"
+)
+
+// DeployInput is one deploy of a built version to an environment's script.
+type DeployInput struct {
+	AppID     string
+	VersionID string
+	// DeploymentID is chosen by the workflow, so a retry updates the same record.
+	DeploymentID string
+	Environment  string
+	Script       string
+	// Rollback marks a redeploy of an earlier version after a failed one.
+	Rollback bool
+}
+
+// DeployResult is where the version is served.
+type DeployResult struct {
+	URL      string
+	Uploaded int
+	Reused   int
+	Calls    int
+}
+
+// Deploy uploads a version's bundle to its script. Cloudflare's answers are classified
+// here: a bad token or a rejected request fails at once with a plain reason, a rate
+// limit waits the delay Cloudflare asked for, anything else is retried.
+func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, error) {
+	v, err := a.Store.VersionByID(ctx, in.VersionID)
+	if err != nil {
+		return DeployResult{}, notFoundOr(err)
+	}
+	bundle, err := a.Store.BuildOutput(ctx, v.ID)
+	if err != nil {
+		return DeployResult{}, err
+	}
+	if len(bundle) == 0 {
+		return DeployResult{}, nonRetryable(ErrTypeNotFound, fmt.Errorf("version %d has no build output to deploy", v.Number))
+	}
+	d := models.Deployment{ID: in.DeploymentID, AppID: in.AppID, VersionID: v.ID, VersionNumber: v.Number, Environment: in.Environment,
+		Script: in.Script, Status: models.DeploymentDeploying}
+	if prev, err := a.Store.Deployment(ctx, in.DeploymentID); err == nil {
+		d.CreatedAt = prev.CreatedAt
+	}
+	if err := a.Store.SaveDeployment(ctx, d); err != nil {
+		return DeployResult{}, err
+	}
+	if !in.Rollback {
+		if err := a.Store.UpdateVersion(ctx, v.ID, map[string]any{"status": models.VersionDeploying}); err != nil {
+			return DeployResult{}, err
+		}
+	}
+	attempt := activity.GetInfo(ctx).Attempt
+	msg := fmt.Sprintf("Deploying version %d to %s", v.Number, in.Environment)
+	if in.Rollback {
+		msg = fmt.Sprintf("Putting version %d back on %s", v.Number, in.Environment)
+	}
+	if attempt > 1 {
+		msg += fmt.Sprintf(" (attempt %d)", attempt)
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("deploy:%s:%d", in.DeploymentID, attempt), Type: models.EventDeployStarted, VersionNumber: v.Number, Message: msg,
+		Data: map[string]any{"environment": in.Environment, "script": in.Script, "files": len(bundle)}})
+
+	res, err := a.Deployer.Deploy(ctx, cloudflare.DeployRequest{Script: in.Script, Assets: bundle}, func(m string) {
+		activity.RecordHeartbeat(ctx, m)
+	})
+	if err != nil {
+		err = deployError(err)
+		d.Error = err.Error()
+		if saveErr := a.Store.SaveDeployment(ctx, d); saveErr != nil {
+			a.log().Warn("record deploy error", "app_id", in.AppID, "err", saveErr)
+		}
+		return DeployResult{}, err
+	}
+	d.Status = models.DeploymentLive
+	d.URL = res.URL
+	d.ProviderID = res.DeploymentID
+	d.Uploaded, d.Reused, d.APICalls = res.Uploaded, res.Reused, res.Calls
+	d.Error = ""
+	if err := a.Store.SaveDeployment(ctx, d); err != nil {
+		return DeployResult{}, err
+	}
+	if err := a.Store.MarkReplaced(ctx, in.AppID, in.Environment, d.ID); err != nil {
+		return DeployResult{}, err
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "deployed:" + in.DeploymentID, Type: models.EventDeployed, VersionNumber: v.Number,
+		Message: fmt.Sprintf("Deployed version %d to %s (%d files uploaded, %d already there)", v.Number, res.URL, res.Uploaded, res.Reused),
+		Data:    map[string]any{"url": res.URL, "environment": in.Environment, "uploaded": res.Uploaded, "reused": res.Reused, "api_calls": res.Calls}})
+	return DeployResult{URL: res.URL, Uploaded: res.Uploaded, Reused: res.Reused, Calls: res.Calls}, nil
+}
+
+// deployError turns a classified Cloudflare error into the Temporal error that makes the
+// right retry decision.
+func deployError(err error) error {
+	var cf *cloudflare.Error
+	if !errors.As(err, &cf) {
+		return err
+	}
+	switch cf.Kind {
+	case cloudflare.KindAuth:
+		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareAuth, err)
+	case cloudflare.KindValidation, cloudflare.KindNotFound, cloudflare.KindConflict:
+		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareReject, err)
+	case cloudflare.KindRateLimited:
+		delay := cf.RetryAfter
+		if delay <= 0 {
+			delay = 30 * time.Second
+		}
+		return temporal.NewApplicationErrorWithOptions(cf.Error(), "CloudflareRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
+	}
+	return err
+}
+
+// VerifyInput is a deployed site to check.
+type VerifyInput struct {
+	AppID        string
+	VersionID    string
+	DeploymentID string
+	URL          string
+}
+
+// VerifyResult says whether the site serves the version as a browser needs it.
+type VerifyResult struct {
+	OK       bool
+	Problems []string
+	Assets   int
+}
+
+// Verify fetches the deployed site's index.html and every asset it references, and a
+// deep link that the single-page-app fallback must answer. Problems are retried briefly
+// (an edge may take a moment to serve a new bundle) before they are reported.
+func (a *Activities) Verify(ctx context.Context, in VerifyInput) (VerifyResult, error) {
+	var (
+		rep verify.Report
+		err error
+	)
+	for i := 0; i < 4; i++ {
+		rep, err = verify.Site(ctx, a.HTTPClient, in.URL, verify.Options{DeepLink: "/appforge-check/deep/link"})
+		if err != nil {
+			return VerifyResult{}, nonRetryable(ErrTypeInvalidInput, err)
+		}
+		if rep.OK() {
+			break
+		}
+		activity.RecordHeartbeat(ctx, rep.Problems)
+		select {
+		case <-ctx.Done():
+			return VerifyResult{}, ctx.Err()
+		case <-time.After(time.Duration(250*(i+1)) * time.Millisecond):
+		}
+	}
+	v, _ := a.Store.VersionByID(ctx, in.VersionID)
+	res := VerifyResult{OK: rep.OK(), Problems: rep.Problems, Assets: len(rep.Checks)}
+	if res.OK {
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "verified:" + in.DeploymentID, Type: models.EventVerified, VersionNumber: v.Number,
+			Message: fmt.Sprintf("Checked %s: index.html and %d assets load", in.URL, len(rep.Checks)-2), Data: rep})
+	} else {
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "verify-failed:" + in.DeploymentID, Type: models.EventVerifyFailed, VersionNumber: v.Number,
+			Message: fmt.Sprintf("%s does not load correctly: %s", in.URL, rep.Problems[0]), Data: rep})
+	}
+	return res, nil
+}

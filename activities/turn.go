@@ -1,0 +1,337 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/appforge/appforge/files"
+	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/models"
+)
+
+// LoadAppInput names the app to load.
+type LoadAppInput struct {
+	AppID string
+}
+
+// AppSnapshot is what the workflow needs to know of an app when it (re)starts.
+type AppSnapshot struct {
+	AppID         string
+	PreviewScript string
+	PreviewURL    string
+	LatestVersion int
+	LiveVersion   int
+	LiveVersionID string
+}
+
+// LoadApp returns the app's stored state, creating the app record if the workflow was
+// started without one (for example from the Temporal CLI).
+func (a *Activities) LoadApp(ctx context.Context, in LoadAppInput) (AppSnapshot, error) {
+	if in.AppID == "" {
+		return AppSnapshot{}, nonRetryable(ErrTypeInvalidInput, errors.New("load app: no app id"))
+	}
+	app, _, err := a.Store.CreateApp(ctx, models.App{ID: in.AppID, Name: "New app", PreviewScript: PreviewScript(in.AppID)})
+	if err != nil {
+		return AppSnapshot{}, err
+	}
+	snap := AppSnapshot{AppID: app.ID, PreviewScript: app.PreviewScript, PreviewURL: app.PreviewURL, LatestVersion: app.LatestVersion, LiveVersion: app.LiveVersion}
+	if app.LiveVersion > 0 {
+		v, err := a.Store.Version(ctx, app.ID, app.LiveVersion)
+		if err != nil {
+			return AppSnapshot{}, err
+		}
+		snap.LiveVersionID = v.ID
+	}
+	return snap, nil
+}
+
+// PreviewScript names the Workers script that serves an app's previews.
+func PreviewScript(appID string) string { return appID + "-preview" }
+
+// TurnInput identifies one chat turn.
+type TurnInput struct {
+	AppID     string
+	MessageID string
+	Text      string
+	// BaseVersion is the live version the change starts from; 0 for a new app.
+	BaseVersion int
+}
+
+// StartTurn records the user's message as being worked on.
+func (a *Activities) StartTurn(ctx context.Context, in TurnInput) error {
+	m, created, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID, Role: models.RoleUser, Content: in.Text, Status: models.MessageProcessing})
+	if err != nil {
+		return err
+	}
+	if !created && m.Status != models.MessageProcessing {
+		if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": models.MessageProcessing}); err != nil {
+			return err
+		}
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "turn:" + in.MessageID, Type: models.EventTurnStarted,
+		Message: "Working on: " + clip(in.Text, 200), Data: map[string]any{"message_id": in.MessageID, "base_version": in.BaseVersion}})
+	return nil
+}
+
+// PlanResult is the part of a plan the workflow decides by; the whole plan is stored
+// with the message.
+type PlanResult struct {
+	Supported bool
+	Reply     string
+	Summary   string
+	Title     string
+	Changes   int
+	Generator string
+}
+
+// Plan asks the generator what it will do and shows the plan to the user.
+func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error) {
+	req, err := a.generateRequest(ctx, in)
+	if err != nil {
+		return PlanResult{}, err
+	}
+	plan, err := a.Generator.Plan(ctx, req)
+	if err != nil {
+		return PlanResult{}, generationError("plan", err)
+	}
+	b, err := json.Marshal(plan)
+	if err != nil {
+		return PlanResult{}, err
+	}
+	if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"plan": string(b)}); err != nil {
+		return PlanResult{}, err
+	}
+	name := a.Generator.Name()
+	res := PlanResult{Supported: plan.Supported, Reply: plan.Reply, Summary: plan.Summary, Title: plan.Title, Changes: len(plan.Changes), Generator: name}
+	if plan.Supported {
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "plan:" + in.MessageID, Type: models.EventPlan, Message: plan.Summary,
+			Data: map[string]any{"generator": name, "title": plan.Title, "changes": plan.Changes, "message_id": in.MessageID}})
+	}
+	return res, nil
+}
+
+// GenerateResult is the version a turn made.
+type GenerateResult struct {
+	VersionID string
+	Number    int
+	FileCount int
+	Summary   string
+}
+
+// Generate writes the new version's files. A message makes at most one version: if it
+// already made one, that one is returned.
+func (a *Activities) Generate(ctx context.Context, in TurnInput) (GenerateResult, error) {
+	if v, err := a.Store.VersionByMessage(ctx, in.AppID, in.MessageID); err == nil {
+		return GenerateResult{VersionID: v.ID, Number: v.Number, FileCount: v.FileCount, Summary: v.Summary}, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return GenerateResult{}, err
+	}
+	msg, err := a.Store.Message(ctx, in.AppID, in.MessageID)
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	var plan generate.Plan
+	if err := json.Unmarshal([]byte(msg.Plan), &plan); err != nil {
+		return GenerateResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("generate: the plan for message %s is missing or unreadable: %w", in.MessageID, err))
+	}
+	req, err := a.generateRequest(ctx, in)
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	res, err := a.Generator.Generate(ctx, req, plan, func(p generate.Progress) {
+		msg := p.Message
+		if msg == "" {
+			msg = fmt.Sprintf("%s %s (%d bytes)", verb(p.Action), p.Path, p.Bytes)
+		}
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "file:" + in.MessageID + ":" + p.Path, Type: models.EventFileWritten, Message: msg,
+			Data: map[string]any{"path": p.Path, "action": p.Action, "bytes": p.Bytes}})
+	})
+	if err != nil {
+		return GenerateResult{}, generationError("generate", err)
+	}
+	if len(res.Files) == 0 {
+		return GenerateResult{}, nonRetryable(ErrTypeGeneration, errors.New("the generator produced no files"))
+	}
+	for _, f := range res.Files {
+		if _, err := files.CleanPath(f.Path); err != nil {
+			return GenerateResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("the generator produced a bad file: %w", err))
+		}
+	}
+	summary := res.Summary
+	if summary == "" {
+		summary = plan.Summary
+	}
+	v, _, err := a.Store.CreateVersion(ctx, models.NewVersion{
+		ID: models.NewID("v_"), AppID: in.AppID, MessageID: in.MessageID, ParentNumber: in.BaseVersion,
+		Request: in.Text, Summary: summary, Generator: a.Generator.Name(), GeneratorState: string(res.State), Files: res.Files,
+	})
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"version_number": v.Number}); err != nil {
+		return GenerateResult{}, err
+	}
+	fields := map[string]any{"generator": a.Generator.Name()}
+	if plan.Title != "" {
+		fields["name"] = clip(plan.Title, 200)
+	}
+	if err := a.Store.UpdateApp(ctx, in.AppID, fields); err != nil {
+		return GenerateResult{}, err
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "version:" + v.ID, Type: models.EventVersionCreated, VersionNumber: v.Number,
+		Message: fmt.Sprintf("Version %d: %d files", v.Number, v.FileCount), Data: map[string]any{"version_id": v.ID, "files": v.FileCount}})
+	return GenerateResult{VersionID: v.ID, Number: v.Number, FileCount: v.FileCount, Summary: summary}, nil
+}
+
+// generateRequest loads the base version the turn starts from.
+func (a *Activities) generateRequest(ctx context.Context, in TurnInput) (generate.Request, error) {
+	req := generate.Request{AppID: in.AppID, Message: in.Text}
+	if in.BaseVersion == 0 {
+		return req, nil
+	}
+	base, err := a.Store.Version(ctx, in.AppID, in.BaseVersion)
+	if err != nil {
+		return req, err
+	}
+	req.Base, err = a.Store.Files(ctx, base.ID)
+	if err != nil {
+		return req, err
+	}
+	if base.GeneratorState != "" {
+		req.BaseState = json.RawMessage(base.GeneratorState)
+	}
+	return req, nil
+}
+
+// Turn outcomes, as FinishTurn records them.
+const (
+	OutcomeLive        = "live"
+	OutcomeFailed      = "failed"
+	OutcomeUnsupported = "unsupported"
+)
+
+// FinishTurnInput is how a turn ended.
+type FinishTurnInput struct {
+	AppID     string
+	MessageID string
+	Outcome   string
+	// Reply is the assistant's answer, in plain words.
+	Reply string
+	// VersionID and Number are the version the turn made, if any.
+	VersionID string
+	Number    int
+	// For a live outcome: the deployment now serving and its URL.
+	DeploymentID string
+	URL          string
+	// Error is the technical reason of a failure, stored on the version.
+	Error string
+	// FailedDeploymentID is a deployment that did not go live.
+	FailedDeploymentID string
+}
+
+// FinishTurn records a turn's outcome: the version's status, what is live, the
+// assistant's reply and the closing event.
+func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
+	msgStatus := models.MessageDone
+	switch in.Outcome {
+	case OutcomeLive:
+		if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionLive, "error": ""}); err != nil {
+			return err
+		}
+		if err := a.Store.UpdateApp(ctx, in.AppID, map[string]any{"live_version": in.Number, "preview_url": in.URL}); err != nil {
+			return err
+		}
+	case OutcomeFailed:
+		msgStatus = models.MessageFailed
+		if in.VersionID != "" {
+			if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionFailed, "error": in.Error}); err != nil {
+				return err
+			}
+		}
+	case OutcomeUnsupported:
+	default:
+		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("finish turn: unknown outcome %q", in.Outcome))
+	}
+	if in.FailedDeploymentID != "" {
+		if d, err := a.Store.Deployment(ctx, in.FailedDeploymentID); err == nil && d.Status != models.DeploymentFailed {
+			d.Status = models.DeploymentFailed
+			if d.Error == "" {
+				d.Error = in.Error
+			}
+			if err := a.Store.SaveDeployment(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": msgStatus}); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if _, _, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID + ".reply", Role: models.RoleAssistant,
+		Content: in.Reply, ReplyTo: in.MessageID, VersionNumber: in.Number, Status: msgStatus}); err != nil {
+		return err
+	}
+	data := map[string]any{"message_id": in.MessageID, "outcome": in.Outcome}
+	if in.URL != "" {
+		data["url"] = in.URL
+	}
+	if in.Error != "" {
+		data["error"] = in.Error
+	}
+	evType := models.EventReply
+	switch in.Outcome {
+	case OutcomeLive:
+		evType = models.EventLive
+	case OutcomeFailed:
+		evType = models.EventTurnFailed
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "finish:" + in.MessageID, Type: evType, Message: in.Reply, VersionNumber: in.Number, Data: data})
+	return nil
+}
+
+// nonRetryable wraps err as a Temporal error that is not retried, with a type callers
+// can match.
+func nonRetryable(errType string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), errType, err)
+}
+
+// generationError makes a generator's failure non-retryable when retrying cannot help.
+func generationError(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, generate.ErrInvalidRequest) {
+		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("%s: %w", op, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func verb(a generate.Action) string {
+	switch a {
+	case generate.Create:
+		return "Wrote"
+	case generate.Modify:
+		return "Changed"
+	case generate.Delete:
+		return "Deleted"
+	}
+	return "Wrote"
+}
+
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

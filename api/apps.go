@@ -1,0 +1,339 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/workflows"
+)
+
+// messageRequest is the body of POST /v1/apps and POST /v1/apps/{id}/messages.
+type messageRequest struct {
+	Message string `json:"message"`
+	// MessageID makes the request idempotent; the Idempotency-Key header does the same.
+	MessageID string `json:"message_id"`
+}
+
+// readMessage parses and validates a message request.
+func (s *Server) readMessage(c *gin.Context) (workflows.ChatMessage, error) {
+	limit := int64(s.opts.MaxMessageBytes)*6 + 4096 // room for JSON escapes
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return workflows.ChatMessage{}, errBadRequest("message_too_long", fmt.Sprintf("the request body is larger than %d bytes; a message may be at most %d bytes", limit, s.opts.MaxMessageBytes))
+	}
+	if err != nil {
+		return workflows.ChatMessage{}, errBadRequest("invalid_body", "the request body could not be read: "+err.Error())
+	}
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && mt != "application/x-www-form-urlencoded" && mt != "text/plain" {
+			return workflows.ChatMessage{}, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the request as JSON: {\"message\": \"...\"}"}
+		}
+	}
+	var req messageRequest
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		if len(strings.TrimSpace(string(body))) == 0 {
+			return workflows.ChatMessage{}, errBadRequest("invalid_json", `the request body is empty; send {"message": "Create a todo app"}`)
+		}
+		return workflows.ChatMessage{}, errBadRequest("invalid_json", "the request body is not valid JSON of the form {\"message\": \"...\"}: "+err.Error())
+	}
+	if dec.More() {
+		return workflows.ChatMessage{}, errBadRequest("invalid_json", "the request body holds more than one JSON value")
+	}
+	text := strings.TrimSpace(req.Message)
+	switch {
+	case text == "":
+		return workflows.ChatMessage{}, errBadRequest("message_empty", `"message" is missing or empty: say what the app should be or how to change it`)
+	case len(text) > s.opts.MaxMessageBytes:
+		return workflows.ChatMessage{}, errBadRequest("message_too_long", fmt.Sprintf("the message is %d bytes; at most %d are accepted", len(text), s.opts.MaxMessageBytes))
+	case !utf8.ValidString(text):
+		return workflows.ChatMessage{}, errBadRequest("invalid_message", "the message is not valid UTF-8 text")
+	}
+	id := req.MessageID
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		if id != "" && id != key {
+			return workflows.ChatMessage{}, errBadRequest("invalid_message_id", "message_id and the Idempotency-Key header differ")
+		}
+		id = key
+	}
+	if id == "" {
+		id = models.NewID("m_")
+	}
+	m := workflows.ChatMessage{ID: id, Text: text}
+	if err := workflows.ValidateMessage(m); err != nil {
+		return workflows.ChatMessage{}, errBadRequest("invalid_message", err.Error())
+	}
+	return m, nil
+}
+
+// sendResponse answers a queued message.
+type sendResponse struct {
+	AppID     string `json:"app_id"`
+	MessageID string `json:"message_id"`
+	Status    string `json:"status"`
+	Position  int    `json:"position"`
+	Duplicate bool   `json:"duplicate"`
+	Links     links  `json:"links"`
+}
+
+// createApp makes a new app from its first message and answers at once (202); the
+// work runs in the app's workflow. With a message_id (or Idempotency-Key) a retried
+// request answers with the app the first one made.
+func (s *Server) createApp(c *gin.Context) {
+	ctx := c.Request.Context()
+	m, err := s.readMessage(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	appID := ""
+	if prev, err := s.store.UserMessage(ctx, m.ID); err == nil {
+		appID = prev.AppID
+	} else if !errors.Is(err, models.ErrNotFound) {
+		s.fail(c, err)
+		return
+	}
+	if appID == "" {
+		appID = models.NewAppID()
+		if _, _, err := s.store.CreateApp(ctx, models.App{ID: appID, Name: "New app", PreviewScript: previewScript(appID)}); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.send(c, appID, m)
+}
+
+// postMessage sends a chat message to an existing app; it is queued behind a turn in
+// progress.
+func (s *Server) postMessage(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	m, err := s.readMessage(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.send(c, app.ID, m)
+}
+
+// send stores the message, then hands it to the workflow. The message is stored first so
+// that the chat shows it even while the workflow service is down; a retry with the same
+// message ID then completes the hand-over.
+func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
+	ctx := c.Request.Context()
+	stored, _, err := s.store.SaveMessage(ctx, models.ChatMessage{AppID: appID, ID: m.ID, Role: models.RoleUser, Content: m.Text, Status: models.MessageQueued})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if stored.Content != m.Text {
+		s.fail(c, &apiError{Status: http.StatusConflict, Code: "message_id_reused", Message: fmt.Sprintf("message_id %q was already used for a different message", m.ID)})
+		return
+	}
+	res, err := s.wf.Send(ctx, appID, m)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !res.Duplicate {
+		msg := "Message received; starting now"
+		if res.Position > 0 {
+			msg = fmt.Sprintf("Message received; it waits behind %d turn(s)", res.Position)
+		}
+		if _, err := s.store.AppendEvent(ctx, appID, models.NewEvent{Key: "queued:" + m.ID, Type: models.EventMessageQueued, Message: msg,
+			Data: map[string]any{"message_id": m.ID, "position": res.Position}}); err != nil {
+			s.log.Warn("append event", "app_id", appID, "err", err)
+		}
+	}
+	c.JSON(http.StatusAccepted, sendResponse{AppID: appID, MessageID: m.ID, Status: "queued", Position: res.Position, Duplicate: res.Duplicate, Links: s.linksFor(appID)})
+}
+
+func previewScript(appID string) string { return appID + "-preview" }
+
+// appResponse is an app as the database knows it, with the workflow's live state.
+type appResponse struct {
+	models.App
+	State *workflows.AppState `json:"state,omitempty"`
+	// StateError says why the live state is missing (the workflow service is down, or
+	// the app's workflow has not started).
+	StateError string `json:"state_error,omitempty"`
+	Links      links  `json:"links"`
+}
+
+func (s *Server) getApp(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	resp := appResponse{App: app, Links: s.linksFor(app.ID)}
+	if st, err := s.wf.State(ctx, app.ID); err != nil {
+		resp.StateError = "the workflow state is not available: " + err.Error()
+	} else {
+		resp.State = &st
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (s *Server) listApps(c *gin.Context) {
+	apps, err := s.store.Apps(c.Request.Context(), 100)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"apps": apps})
+}
+
+func (s *Server) listMessages(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ms, err := s.store.Messages(ctx, app.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": ms})
+}
+
+// versionResponse is a version with its build report.
+type versionResponse struct {
+	models.AppVersion
+	Live  bool            `json:"live"`
+	Build json.RawMessage `json:"build,omitempty"`
+}
+
+func versionOut(v models.AppVersion, live int) versionResponse {
+	out := versionResponse{AppVersion: v, Live: v.Number == live}
+	if json.Valid([]byte(v.BuildReport)) {
+		out.Build = json.RawMessage(v.BuildReport)
+	}
+	return out
+}
+
+func (s *Server) listVersions(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	vs, err := s.store.Versions(ctx, app.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]versionResponse, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, versionOut(v, app.LiveVersion))
+	}
+	c.JSON(http.StatusOK, gin.H{"versions": out, "live_version": app.LiveVersion})
+}
+
+// version loads the app and version named in the path.
+func (s *Server) version(c *gin.Context) (models.App, models.AppVersion, error) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		return models.App{}, models.AppVersion{}, err
+	}
+	n, err := strconv.Atoi(c.Param("version"))
+	if err != nil || n < 1 {
+		return app, models.AppVersion{}, errBadRequest("invalid_version", fmt.Sprintf("version %q is not a version number such as 1", c.Param("version")))
+	}
+	v, err := s.store.Version(ctx, app.ID, n)
+	return app, v, err
+}
+
+func (s *Server) getVersion(c *gin.Context) {
+	app, v, err := s.version(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	fs, err := s.store.FileList(ctx, v.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	bundle, err := s.store.BuildFiles(ctx, v.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"version": versionOut(v, app.LiveVersion), "files": fs, "bundle": bundle, "build_log": v.BuildLog})
+}
+
+func (s *Server) listFiles(c *gin.Context) {
+	_, v, err := s.version(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	fs, err := s.store.FileList(c.Request.Context(), v.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"version": v.Number, "files": fs})
+}
+
+// getFile returns one source file as it is.
+func (s *Server) getFile(c *gin.Context) {
+	_, v, err := s.version(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := strings.TrimPrefix(c.Param("path"), "/")
+	f, err := s.store.File(c.Request.Context(), v.ID, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Source is shown, never rendered: an app's index.html or SVG must not run scripts
+	// on the API's origin.
+	ct := "text/plain; charset=utf-8"
+	if path.Ext(p) == ".json" {
+		ct = "application/json"
+	}
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, ct, f.Content)
+}
+
+func (s *Server) listDeployments(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ds, err := s.store.Deployments(ctx, app.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"deployments": ds})
+}

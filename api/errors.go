@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/appforge/appforge/models"
+)
+
+// apiError is an error with the status and code the client sees. Every error response
+// has the same body: {"error": {"code": "...", "message": "..."}}.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errBadRequest(code, msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: code, Message: msg}
+}
+
+func errNotFound(msg string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
+}
+
+// fail writes err as the one JSON error shape. It is the one place that maps errors to
+// status codes.
+func (s *Server) fail(c *gin.Context, err error) {
+	e := s.classify(c, err)
+	if c.Writer.Written() {
+		return
+	}
+	c.AbortWithStatusJSON(e.Status, gin.H{"error": e})
+}
+
+func (s *Server) classify(c *gin.Context, err error) *apiError {
+	var ae *apiError
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	var nsNotFound *serviceerror.NamespaceNotFound
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.Is(err, models.ErrNotFound):
+		return errNotFound(err.Error())
+	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &nsNotFound):
+		s.log.Warn("workflow service unavailable", "path", c.Request.URL.Path, "err", err)
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "workflow_service_unavailable",
+			Message: "the workflow service is not answering; nothing was lost: retry the same request (with the same message_id) in a moment"}
+	case errors.Is(err, context.Canceled):
+		return &apiError{Status: 499, Code: "client_closed_request", Message: "the request was cancelled"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusGatewayTimeout, Code: "timeout", Message: "the request took too long; retry it"}
+	}
+	s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}

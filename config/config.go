@@ -1,0 +1,240 @@
+// Package config is appforge's one configuration struct, loaded from the environment.
+// Every variable is documented in the README and in .env.example.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret is a string that never prints: fmt, slog and JSON see "[redacted]".
+type Secret string
+
+func (s Secret) String() string { return redact(s) }
+
+// GoString keeps %#v from printing the value.
+func (s Secret) GoString() string { return redact(s) }
+
+// LogValue keeps slog from printing the value.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redact(s)) }
+
+// MarshalText keeps encoders from printing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redact(s)), nil }
+
+// Reveal returns the value, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+func redact(s Secret) string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// Config is everything appforge reads from its environment.
+type Config struct {
+	// DataDir holds the embedded defaults' state: the SQLite database, the Temporal dev
+	// server's database, the edge's scripts and assets, build workspaces and the
+	// dependency cache. APPFORGE_DATA_DIR, default ./data.
+	DataDir string
+	// HTTPAddr is the API's listen address. APPFORGE_HTTP_ADDR, default 127.0.0.1:8080.
+	HTTPAddr string
+	// PublicURL is the API's URL as users reach it, used in responses.
+	// APPFORGE_PUBLIC_URL, default http://localhost:8080 (derived from HTTPAddr).
+	PublicURL string
+	// DatabaseURL selects Postgres (postgres://…); empty means a SQLite file in DataDir.
+	DatabaseURL Secret
+
+	// TemporalAddress is the Temporal frontend; empty means `appforge dev` starts the
+	// pinned Temporal dev server itself on 127.0.0.1:7233.
+	TemporalAddress   string
+	TemporalNamespace string
+	// TemporalCLI is the temporal binary `dev` starts; default .tools/bin/temporal.
+	TemporalCLI string
+	// TemporalPort and TemporalUIPort are the dev server's ports (7233, 8233).
+	TemporalPort   int
+	TemporalUIPort int
+	// TemporalUIURL is the Web UI, for links in API responses; with the dev server it
+	// defaults to http://localhost:TemporalUIPort. APPFORGE_TEMPORAL_UI_URL.
+	TemporalUIURL string
+
+	// EdgeAddr is where `dev` runs the local Cloudflare-compatible edge (API and the
+	// server of deployed apps). APPFORGE_EDGE_ADDR, default 127.0.0.1:8787.
+	EdgeAddr string
+	// Cloudflare: with no CLOUDFLARE_API_TOKEN, `dev` deploys to the local edge.
+	CloudflareAPIToken   Secret
+	CloudflareAccountID  string
+	CloudflareAPIBaseURL string
+	// WorkersURLTemplate makes a script's served URL from {script} and {subdomain}.
+	WorkersURLTemplate string
+
+	// DepsDir is the dependency cache: one node_modules per dependency set, installed
+	// once. APPFORGE_DEPS_DIR, default DataDir/deps.
+	DepsDir string
+
+	// BuildTimeout bounds one vite build; BuildConcurrency bounds builds at once per worker.
+	BuildTimeout     time.Duration
+	BuildConcurrency int
+	// DeployRatePerSecond bounds Cloudflare API calls started per second per worker.
+	DeployRatePerSecond float64
+
+	// MaxMessageBytes bounds one chat message.
+	MaxMessageBytes int
+	// MaxTurnsPerRun makes the app workflow continue-as-new after this many turns.
+	MaxTurnsPerRun int
+
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+
+	startTemporal bool
+}
+
+// Load reads the environment. It fails on values it cannot parse, naming the variable.
+func Load() (Config, error) {
+	return load(os.Getenv)
+}
+
+func load(getenv func(string) string) (Config, error) {
+	e := env{get: getenv}
+	c := Config{
+		DataDir:              e.str("APPFORGE_DATA_DIR", "data"),
+		HTTPAddr:             e.str("APPFORGE_HTTP_ADDR", "127.0.0.1:8080"),
+		PublicURL:            e.str("APPFORGE_PUBLIC_URL", ""),
+		DatabaseURL:          Secret(e.str("DATABASE_URL", "")),
+		TemporalAddress:      e.str("TEMPORAL_ADDRESS", ""),
+		TemporalNamespace:    e.str("TEMPORAL_NAMESPACE", "default"),
+		TemporalCLI:          e.str("APPFORGE_TEMPORAL_CLI", filepath.Join(".tools", "bin", "temporal")),
+		TemporalPort:         e.int("APPFORGE_TEMPORAL_PORT", 7233),
+		TemporalUIPort:       e.int("APPFORGE_TEMPORAL_UI_PORT", 8233),
+		TemporalUIURL:        e.str("APPFORGE_TEMPORAL_UI_URL", ""),
+		DepsDir:              e.str("APPFORGE_DEPS_DIR", ""),
+		EdgeAddr:             e.str("APPFORGE_EDGE_ADDR", "127.0.0.1:8787"),
+		CloudflareAPIToken:   Secret(e.str("CLOUDFLARE_API_TOKEN", "")),
+		CloudflareAccountID:  e.str("CLOUDFLARE_ACCOUNT_ID", ""),
+		CloudflareAPIBaseURL: e.str("CLOUDFLARE_API_BASE_URL", ""),
+		WorkersURLTemplate:   e.str("APPFORGE_WORKERS_URL_TEMPLATE", ""),
+		BuildTimeout:         e.duration("APPFORGE_BUILD_TIMEOUT", 2*time.Minute),
+		BuildConcurrency:     e.int("APPFORGE_BUILD_CONCURRENCY", runtime.NumCPU()),
+		DeployRatePerSecond:  e.float("APPFORGE_DEPLOY_RATE", 4),
+		MaxMessageBytes:      e.int("APPFORGE_MAX_MESSAGE_BYTES", 8000),
+		MaxTurnsPerRun:       e.int("APPFORGE_MAX_TURNS_PER_RUN", 100),
+		LogFormat:            e.str("LOG_FORMAT", "text"),
+	}
+	level := e.str("LOG_LEVEL", "info")
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("LOG_LEVEL: %q is not debug, info, warn or error", level))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + strings.Replace(c.HTTPAddr, "127.0.0.1", "localhost", 1)
+		if strings.HasPrefix(c.HTTPAddr, ":") {
+			c.PublicURL = "http://localhost" + c.HTTPAddr
+		}
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.TemporalAddress == "" {
+		c.TemporalAddress = fmt.Sprintf("127.0.0.1:%d", c.TemporalPort)
+		c.startTemporal = true
+		if c.TemporalUIURL == "" {
+			c.TemporalUIURL = fmt.Sprintf("http://localhost:%d", c.TemporalUIPort)
+		}
+	}
+	c.TemporalUIURL = strings.TrimRight(c.TemporalUIURL, "/")
+	if c.DepsDir == "" {
+		c.DepsDir = filepath.Join(c.DataDir, "deps")
+	}
+	if c.BuildConcurrency < 1 {
+		e.errs = append(e.errs, "APPFORGE_BUILD_CONCURRENCY: must be at least 1")
+	}
+	if c.MaxMessageBytes < 1 {
+		e.errs = append(e.errs, "APPFORGE_MAX_MESSAGE_BYTES: must be at least 1")
+	}
+	if c.MaxTurnsPerRun < 1 {
+		e.errs = append(e.errs, "APPFORGE_MAX_TURNS_PER_RUN: must be at least 1")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		e.errs = append(e.errs, fmt.Sprintf("LOG_FORMAT: %q is not text or json", c.LogFormat))
+	}
+	if c.CloudflareAPIToken != "" && c.CloudflareAccountID == "" {
+		e.errs = append(e.errs, "CLOUDFLARE_ACCOUNT_ID: required when CLOUDFLARE_API_TOKEN is set")
+	}
+	if len(e.errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %s", strings.Join(e.errs, "; "))
+	}
+	return c, nil
+}
+
+// StartsTemporal reports whether no TEMPORAL_ADDRESS was given, so `dev` runs its own
+// Temporal dev server.
+func (c Config) StartsTemporal() bool { return c.startTemporal }
+
+// UsesLocalEdge reports whether deploys go to the embedded edge (no Cloudflare token).
+func (c Config) UsesLocalEdge() bool { return c.CloudflareAPIToken == "" }
+
+// SQLitePath is the embedded database file used when DatabaseURL is empty.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "appforge.db") }
+
+// Logger makes the process logger from LogLevel and LogFormat.
+func (c Config) Logger() *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+type env struct {
+	get  func(string) string
+	errs []string
+}
+
+func (e *env) str(name, def string) string {
+	if v := strings.TrimSpace(e.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *env) int(name string, def int) int {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a whole number", name, v))
+		return def
+	}
+	return n
+}
+
+func (e *env) float(name string, def float64) float64 {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a positive number", name, v))
+		return def
+	}
+	return f
+}
+
+func (e *env) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a positive duration such as 90s or 2m", name, v))
+		return def
+	}
+	return d
+}

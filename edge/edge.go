@@ -1,0 +1,166 @@
+// Package edge is a local, Cloudflare-compatible deploy target: the Workers API subset
+// appforge uses (under /client/v4, with Cloudflare's envelope, status codes and error
+// codes) and a data plane that serves deployed static-asset Workers at
+// {script}.{subdomain}.localhost. It is the embedded deploy target of `appforge dev`
+// and the test double of the deployer: the same deployer code talks to it and to
+// Cloudflare.
+//
+// State (scripts, their asset manifests and settings, upload sessions, the token
+// signing key, asset contents) lives under Config.DataDir and survives restarts.
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures an Edge.
+type Config struct {
+	// DataDir holds durable state: scripts, asset contents, upload sessions and the
+	// key that signs upload tokens. Required.
+	DataDir string
+	// AccountID is the one account the edge knows; other accounts get Cloudflare's
+	// "could not route" not-found error. Required.
+	AccountID string
+	// APIToken is the one accepted API token (Authorization: Bearer). Anything else
+	// gets 403 with code 10000, as on Cloudflare. Required.
+	APIToken string
+	// Subdomain is the account's workers.dev-style subdomain; scripts are served at
+	// {script}.{Subdomain}.localhost. Default "appforge".
+	Subdomain string
+	// Logger receives request and error logs. Default: discard.
+	Logger *slog.Logger
+	// Now is the edge's clock, used for token expiry and timestamps. Default
+	// time.Now; tests move it forward to expire upload tokens.
+	Now func() time.Time
+}
+
+// Edge is the local Cloudflare-compatible API and data plane. Its handler is safe for
+// concurrent use.
+type Edge struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	store  *store
+	tokens *signer
+	api    http.Handler
+	closed atomic.Bool
+
+	lastPrune atomic.Int64 // unix seconds of the last session pruning
+
+	// bucketFiles bounds the number of files in one upload bucket (tests lower it).
+	bucketFiles int
+}
+
+// DefaultSubdomain is the account subdomain when Config.Subdomain is empty.
+const DefaultSubdomain = "appforge"
+
+// labelPattern is what one DNS label of a served hostname may look like.
+var labelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// New opens (or creates) the edge's state under cfg.DataDir.
+func New(cfg Config) (*Edge, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("edge: DataDir is required")
+	}
+	if cfg.AccountID == "" {
+		return nil, errors.New("edge: AccountID is required")
+	}
+	if cfg.APIToken == "" {
+		return nil, errors.New("edge: APIToken is required")
+	}
+	if cfg.Subdomain == "" {
+		cfg.Subdomain = DefaultSubdomain
+	}
+	cfg.Subdomain = strings.ToLower(cfg.Subdomain)
+	if !labelPattern.MatchString(cfg.Subdomain) {
+		return nil, fmt.Errorf("edge: subdomain %q is not a valid DNS label", cfg.Subdomain)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	st, err := openStore(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("edge: open state in %s: %w", cfg.DataDir, err)
+	}
+	sig, err := openSigner(st.keyPath())
+	if err != nil {
+		return nil, fmt.Errorf("edge: open token key: %w", err)
+	}
+	e := &Edge{
+		cfg:         cfg,
+		log:         cfg.Logger.With("component", "edge"),
+		now:         func() time.Time { return cfg.Now().UTC() },
+		store:       st,
+		tokens:      sig,
+		bucketFiles: 50,
+	}
+	e.lastPrune.Store(e.now().Unix())
+	if n, err := st.pruneSessions(e.now()); err != nil {
+		e.log.Warn("prune expired upload sessions", "err", err)
+	} else if n > 0 {
+		e.log.Debug("pruned expired upload sessions", "count", n)
+	}
+	e.api = e.routes()
+	return e, nil
+}
+
+// Handler returns the one handler of the edge. Requests whose Host is
+// {script}.{subdomain}.localhost (any port) are served from that script's assets;
+// every other request (Host 127.0.0.1, localhost, ...) goes to the API.
+func (e *Edge) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.closed.Load() {
+			http.Error(w, "edge is shut down", http.StatusServiceUnavailable)
+			return
+		}
+		if site, ok := e.siteFor(r.Host); ok {
+			e.serveSite(w, r, site)
+			return
+		}
+		e.api.ServeHTTP(w, r)
+	})
+}
+
+// Close stops the edge from serving. State is already durable; Close only refuses
+// later requests.
+func (e *Edge) Close() error {
+	e.closed.Store(true)
+	return nil
+}
+
+// site is the data-plane target a Host names.
+type site struct {
+	host   string // the hostname, lower case, without port
+	script string // "" when the host is under .localhost but names no script of ours
+}
+
+// siteFor maps a Host header to a site. Hosts under .localhost belong to the data
+// plane (an unknown one gets a 404 page); everything else is the API.
+// Later: custom hostnames attached to scripts resolve here too.
+func (e *Edge) siteFor(hostport string) (site, bool) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	rest, ok := strings.CutSuffix(host, ".localhost")
+	if !ok || rest == "" {
+		return site{}, false
+	}
+	script, sub, ok := strings.Cut(rest, ".")
+	if !ok || sub != e.cfg.Subdomain {
+		return site{host: host}, true
+	}
+	return site{host: host, script: script}, true
+}

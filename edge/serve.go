@@ -1,0 +1,263 @@
+package edge
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Values of metadata.assets.config the data plane acts on.
+const (
+	notFoundNone    = "none" // Cloudflare's default
+	notFound404Page = "404-page"
+	notFoundSPA     = "single-page-application"
+	htmlNone        = "none"
+)
+
+// serveSite serves a request of the data plane, the way Cloudflare serves an
+// assets-only Worker:
+//   - GET and HEAD only (405 otherwise);
+//   - a path resolves to the exact asset, or with html_handling (default
+//     auto-trailing-slash, kept simple here: no redirects) to path.html or
+//     path/index.html; "/" is /index.html;
+//   - an unmatched path gets, by not_found_handling: "single-page-application"
+//     /index.html with 200 (for an assets-only Worker Cloudflare does this for every
+//     unmatched request, navigation or not), "404-page" the nearest 404.html with
+//     404, "none" an empty 404.
+func (e *Edge) serveSite(w http.ResponseWriter, r *http.Request, s site) {
+	sc, found := e.store.script(s.script)
+	switch {
+	case s.script == "":
+		e.noSite(w, r, s, fmt.Sprintf("Apps on this edge are served at {app}.%s.localhost.", e.cfg.Subdomain))
+		return
+	case !found:
+		e.noSite(w, r, s, fmt.Sprintf("No app named %q is deployed.", s.script))
+		return
+	case sc.Assets == nil:
+		e.noSite(w, r, s, fmt.Sprintf("The Worker %q has no static assets to serve.", s.script))
+		return
+	case !sc.Subdomain.Enabled:
+		e.noSite(w, r, s, fmt.Sprintf("The Worker %q is not enabled on its workers.dev subdomain yet.", s.script))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	assets := sc.Assets
+	p := cleanURLPath(r.URL.Path)
+	if name, ent, ok := resolveAsset(assets, p); ok {
+		e.serveAsset(w, r, sc, name, ent, http.StatusOK)
+		return
+	}
+	switch assets.Config.NotFoundHandling {
+	case notFoundSPA:
+		if ent, ok := assets.Manifest["/index.html"]; ok {
+			e.serveAsset(w, r, sc, "/index.html", ent, http.StatusOK)
+			return
+		}
+	case notFound404Page:
+		if name, ent, ok := nearest404(assets.Manifest, p); ok {
+			e.serveAsset(w, r, sc, name, ent, http.StatusNotFound)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusNotFound)
+}
+
+// cleanURLPath cleans p and keeps a trailing slash, which html_handling looks at.
+func cleanURLPath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// resolveAsset finds the asset that serves p.
+func resolveAsset(assets *assetSet, p string) (string, manifestEntry, bool) {
+	candidates := []string{p}
+	if assets.Config.HTMLHandling != htmlNone {
+		if dir, ok := strings.CutSuffix(p, "/"); ok {
+			candidates = []string{p + "index.html"}
+			if dir != "" {
+				candidates = append(candidates, dir+".html")
+			}
+		} else {
+			candidates = append(candidates, p+".html", p+"/index.html")
+		}
+	}
+	for _, c := range candidates {
+		if ent, ok := assets.Manifest[c]; ok {
+			return c, ent, true
+		}
+	}
+	return "", manifestEntry{}, false
+}
+
+// nearest404 finds the 404.html closest to p, walking up its folders.
+func nearest404(m map[string]manifestEntry, p string) (string, manifestEntry, bool) {
+	dir := path.Dir(p)
+	if strings.HasSuffix(p, "/") {
+		dir = strings.TrimSuffix(p, "/")
+	}
+	for {
+		name := path.Join(dir, "404.html")
+		if ent, ok := m[name]; ok {
+			return name, ent, true
+		}
+		if dir == "/" || dir == "." || dir == "" {
+			return "", manifestEntry{}, false
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// serveAsset writes one asset. A 200 goes through http.ServeContent, which answers
+// If-None-Match with 304, HEAD without a body, and ranges.
+func (e *Edge) serveAsset(w http.ResponseWriter, r *http.Request, sc *script, name string, ent manifestEntry, status int) {
+	f, err := e.store.openAsset(ent.Hash)
+	if err != nil {
+		e.log.Error("open asset", "script", sc.Name, "path", name, "hash", ent.Hash, "err", err)
+		http.Error(w, "asset content is missing", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", contentType(name))
+	h.Set("Cache-Control", cacheControl(name))
+	if status == http.StatusOK {
+		h.Set("ETag", `"`+ent.Hash+`"`)
+		http.ServeContent(w, r, "", time.Time{}, f)
+		return
+	}
+	h.Set("Content-Length", strconv.FormatInt(ent.Size, 10))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		if _, err := io.Copy(w, f); err != nil {
+			e.log.Debug("write asset", "script", sc.Name, "path", name, "err", err)
+		}
+	}
+}
+
+// Cache policies: hashed file names never change content, so browsers may keep them
+// for a year; HTML names a bundle and must be revalidated on every load; other
+// assets (favicon.ico, robots.txt) get Cloudflare's default, revalidate.
+const (
+	cacheImmutable  = "public, max-age=31536000, immutable"
+	cacheRevalidate = "public, max-age=0, must-revalidate"
+	cacheHTML       = "no-cache"
+)
+
+var (
+	// Rollup/Vite's default [hash]: 8 base64url characters after "-" or ".".
+	shortHashPattern = regexp.MustCompile(`[-.][A-Za-z0-9_-]{8}$`)
+	// webpack and others: 8 to 64 hex characters.
+	hexHashPattern = regexp.MustCompile(`[-.][0-9a-f]{8,64}$`)
+)
+
+func cacheControl(name string) string {
+	if isHTML(name) {
+		return cacheHTML
+	}
+	if isHashedName(path.Base(name)) {
+		return cacheImmutable
+	}
+	return cacheRevalidate
+}
+
+func isHTML(name string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	return ext == ".html" || ext == ".htm"
+}
+
+// isHashedName reports whether a file name carries a content hash, like
+// index-BHpbNtuy.js or main.3f2a9c1d.css. A candidate must contain a digit or both
+// cases, so that words (chunk-vendors.js) do not pass for hashes.
+func isHashedName(base string) bool {
+	stem := strings.TrimSuffix(base, path.Ext(base))
+	var hash string
+	switch {
+	case hexHashPattern.MatchString(stem):
+		hash = hexHashPattern.FindString(stem)[1:]
+	case shortHashPattern.MatchString(stem):
+		hash = shortHashPattern.FindString(stem)[1:]
+	default:
+		return false
+	}
+	hasDigit := strings.ContainsAny(hash, "0123456789")
+	hasUpper := strings.ContainsFunc(hash, func(r rune) bool { return r >= 'A' && r <= 'Z' })
+	hasLower := strings.ContainsFunc(hash, func(r rune) bool { return r >= 'a' && r <= 'z' })
+	return hasDigit || (hasUpper && hasLower)
+}
+
+// contentTypes maps extensions to Content-Type. A fixed table, so answers do not
+// depend on the machine's mime.types.
+var contentTypes = map[string]string{
+	".html":        "text/html; charset=utf-8",
+	".htm":         "text/html; charset=utf-8",
+	".js":          "text/javascript; charset=utf-8",
+	".mjs":         "text/javascript; charset=utf-8",
+	".cjs":         "text/javascript; charset=utf-8",
+	".css":         "text/css; charset=utf-8",
+	".json":        "application/json; charset=utf-8",
+	".map":         "application/json; charset=utf-8",
+	".webmanifest": "application/manifest+json",
+	".txt":         "text/plain; charset=utf-8",
+	".xml":         "application/xml",
+	".svg":         "image/svg+xml",
+	".png":         "image/png",
+	".jpg":         "image/jpeg",
+	".jpeg":        "image/jpeg",
+	".gif":         "image/gif",
+	".webp":        "image/webp",
+	".avif":        "image/avif",
+	".ico":         "image/x-icon",
+	".woff":        "font/woff",
+	".woff2":       "font/woff2",
+	".ttf":         "font/ttf",
+	".otf":         "font/otf",
+	".wasm":        "application/wasm",
+	".pdf":         "application/pdf",
+	".mp4":         "video/mp4",
+	".webm":        "video/webm",
+	".mp3":         "audio/mpeg",
+	".wav":         "audio/wav",
+}
+
+func contentType(name string) string {
+	if ct, ok := contentTypes[strings.ToLower(path.Ext(name))]; ok {
+		return ct
+	}
+	return "application/octet-stream"
+}
+
+// noSite answers a data-plane request no deployed app serves.
+func (e *Edge) noSite(w http.ResponseWriter, r *http.Request, s site, why string) {
+	e.log.Debug("no site", "host", s.host, "path", r.URL.Path, "reason", why)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = fmt.Fprintf(w, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Nothing here yet</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto">
+<h1>Nothing is deployed at %s</h1>
+<p>%s</p>
+<p>This is appforge's local edge.</p>
+</body></html>
+`, html.EscapeString(s.host), html.EscapeString(why))
+}

@@ -1,0 +1,213 @@
+// Package models is appforge's system of record: apps, their immutable versions and
+// files, chat messages, deployments and progress events, kept through GORM in Postgres
+// (production) or a SQLite file (the embedded default).
+package models
+
+import (
+	"crypto/rand"
+	"time"
+)
+
+// Version statuses. A version is made once and then only moves forward through these.
+const (
+	VersionGenerating = "generating"
+	VersionBuilding   = "building"
+	VersionDeploying  = "deploying"
+	VersionLive       = "live"   // deployed and verified at least once
+	VersionFailed     = "failed" // never went live; Error says why
+)
+
+// Chat message roles and statuses.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+
+	MessageQueued     = "queued"
+	MessageProcessing = "processing"
+	MessageDone       = "done"
+	MessageFailed     = "failed"
+)
+
+// Deployment environments and statuses.
+const (
+	EnvPreview    = "preview"
+	EnvProduction = "production"
+
+	DeploymentDeploying = "deploying"
+	DeploymentLive      = "live"
+	DeploymentFailed    = "failed"
+	// DeploymentReplaced: a later deployment of the same environment is live now.
+	DeploymentReplaced = "replaced"
+)
+
+// App is one app and its chat.
+type App struct {
+	ID   string `gorm:"primaryKey;size:40" json:"id"`
+	Name string `gorm:"size:200" json:"name"`
+	// PreviewScript is the one Workers script that serves every version's preview.
+	PreviewScript string `gorm:"size:64" json:"preview_script"`
+	PreviewURL    string `gorm:"size:500" json:"preview_url,omitempty"`
+	// LatestVersion is the newest version number made; LiveVersion the one served.
+	LatestVersion int    `json:"latest_version"`
+	LiveVersion   int    `json:"live_version"`
+	Generator     string `gorm:"size:100" json:"generator,omitempty"`
+	// EventSeq is the sequence number of the app's last event; events are numbered 1, 2, … per app.
+	EventSeq  int64     `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AppVersion is an immutable snapshot of an app's files, made by one chat message.
+type AppVersion struct {
+	ID     string `gorm:"primaryKey;size:40" json:"id"`
+	AppID  string `gorm:"size:40;not null;uniqueIndex:idx_version_number,priority:1;uniqueIndex:idx_version_message,priority:1" json:"app_id"`
+	Number int    `gorm:"not null;uniqueIndex:idx_version_number,priority:2" json:"number"`
+	// ParentNumber is the version this one was made from; 0 for the first.
+	ParentNumber int `json:"parent_number"`
+	// MessageID is the chat message that made this version: one version per message.
+	MessageID string `gorm:"size:80;not null;uniqueIndex:idx_version_message,priority:2" json:"message_id"`
+	Request   string `gorm:"type:text" json:"request"`
+	Summary   string `gorm:"type:text" json:"summary"`
+	Status    string `gorm:"size:20;not null" json:"status"`
+	Error     string `gorm:"type:text" json:"error,omitempty"`
+	Generator string `gorm:"size:100" json:"generator"`
+	// GeneratorState is the generator's own JSON, handed back to it next turn.
+	GeneratorState string `gorm:"type:text" json:"-"`
+	// TreeHash identifies the file set: equal hashes, equal files.
+	TreeHash string `gorm:"size:64" json:"tree_hash"`
+	// BuildReport is the build's JSON report (each output file, sizes, durations).
+	BuildReport string    `gorm:"type:text" json:"-"`
+	BuildLog    string    `gorm:"type:text" json:"-"`
+	FileCount   int       `json:"file_count"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Blob is content stored once by its SHA-256, shared by every file that holds it.
+type Blob struct {
+	Hash    string `gorm:"primaryKey;size:64"`
+	Size    int64
+	Content []byte
+}
+
+// AppFile is one source file of a version.
+type AppFile struct {
+	VersionID string `gorm:"primaryKey;size:40" json:"-"`
+	Path      string `gorm:"primaryKey;size:255" json:"path"`
+	Hash      string `gorm:"size:64;not null" json:"hash"`
+	Size      int64  `json:"size"`
+}
+
+// BuildFile is one file of a version's build output (the bundle that is deployed).
+type BuildFile struct {
+	VersionID string `gorm:"primaryKey;size:40" json:"-"`
+	Path      string `gorm:"primaryKey;size:255" json:"path"`
+	Hash      string `gorm:"size:64;not null" json:"hash"`
+	Size      int64  `json:"size"`
+	GzipSize  int64  `json:"gzip_size"`
+}
+
+// ChatMessage is one message of an app's chat. A user message's ID is the message ID the
+// workflow deduplicates by; the assistant's answer to it has ReplyTo set.
+type ChatMessage struct {
+	AppID   string `gorm:"primaryKey;size:40" json:"app_id"`
+	ID      string `gorm:"primaryKey;size:80" json:"id"`
+	Role    string `gorm:"size:20;not null" json:"role"`
+	Content string `gorm:"type:text;not null" json:"content"`
+	Status  string `gorm:"size:20" json:"status,omitempty"`
+	ReplyTo string `gorm:"size:80" json:"reply_to,omitempty"`
+	// VersionNumber is the version the message made (user) or reports on (assistant).
+	VersionNumber int `json:"version,omitempty"`
+	// Plan is the generator's plan for a user message, as JSON.
+	Plan      string    `gorm:"type:text" json:"-"`
+	CreatedAt time.Time `gorm:"index" json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Deployment is one deploy of a version to an environment's script.
+type Deployment struct {
+	ID            string `gorm:"primaryKey;size:40" json:"id"`
+	AppID         string `gorm:"size:40;not null;index" json:"app_id"`
+	VersionID     string `gorm:"size:40;not null" json:"version_id"`
+	VersionNumber int    `json:"version"`
+	Environment   string `gorm:"size:20;not null" json:"environment"`
+	Script        string `gorm:"size:64;not null" json:"script"`
+	URL           string `gorm:"size:500" json:"url,omitempty"`
+	// ProviderID is Cloudflare's deployment id for the script upload.
+	ProviderID string    `gorm:"size:100" json:"provider_id,omitempty"`
+	Status     string    `gorm:"size:20;not null" json:"status"`
+	Error      string    `gorm:"type:text" json:"error,omitempty"`
+	Uploaded   int       `json:"uploaded"`
+	Reused     int       `json:"reused"`
+	APICalls   int       `json:"api_calls"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Event is one progress event of an app, numbered 1, 2, … per app; the SSE stream's
+// event IDs are these numbers.
+type Event struct {
+	AppID string `gorm:"primaryKey;size:40" json:"app_id"`
+	Seq   int64  `gorm:"primaryKey;autoIncrement:false" json:"seq"`
+	// Key deduplicates events a retried activity emits again; empty means always new.
+	DedupeKey     string    `gorm:"size:160;index:idx_event_key" json:"-"`
+	Type          string    `gorm:"size:40;not null" json:"type"`
+	Message       string    `gorm:"type:text" json:"message"`
+	VersionNumber int       `json:"version,omitempty"`
+	Data          string    `gorm:"type:text" json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// All lists every model, for migrations.
+func All() []any {
+	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}}
+}
+
+// NewID returns a random identifier: prefix followed by 20 lower-case base32 characters
+// (100 bits), safe in URLs, hostnames and Workers script names.
+func NewID(prefix string) string {
+	return prefix + randomBase32(20)
+}
+
+// NewAppID returns an app ID: 12 lower-case letters and digits starting with a letter,
+// short enough to name the app's scripts and hostnames.
+func NewAppID() string {
+	for {
+		id := randomBase32(12)
+		if id[0] >= 'a' && id[0] <= 'z' {
+			return id
+		}
+	}
+}
+
+func randomBase32(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("models: no randomness: " + err.Error())
+	}
+	for i := range b {
+		b[i] = alphabet[b[i]&31]
+	}
+	return string(b)
+}
+
+// Event types, as the SSE stream names them.
+const (
+	EventMessageQueued  = "message_queued"
+	EventTurnStarted    = "turn_started"
+	EventPlan           = "plan"
+	EventFileWritten    = "file_written"
+	EventVersionCreated = "version_created"
+	EventBuildStarted   = "build_started"
+	EventBuildFinished  = "build_finished"
+	EventBuildFailed    = "build_failed"
+	EventDeployStarted  = "deploy_started"
+	EventDeployed       = "deployed"
+	EventVerified       = "verified"
+	EventVerifyFailed   = "verify_failed"
+	EventRolledBack     = "rolled_back"
+	EventLive           = "live"
+	EventTurnFailed     = "turn_failed"
+	EventReply          = "reply"
+)

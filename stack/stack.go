@@ -1,0 +1,342 @@
+// Package stack assembles appforge in one process: the Temporal dev server (or a
+// configured cluster), the database, the local Cloudflare-compatible edge (or
+// Cloudflare), the builder, a worker on every task queue and the API. `appforge dev`,
+// the end-to-end tests and the benchmark all start this same stack.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/appforge/appforge/activities"
+	"github.com/appforge/appforge/api"
+	"github.com/appforge/appforge/build"
+	"github.com/appforge/appforge/cloudflare"
+	"github.com/appforge/appforge/config"
+	"github.com/appforge/appforge/edge"
+	"github.com/appforge/appforge/files"
+	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/verify"
+	"github.com/appforge/appforge/worker"
+	"github.com/appforge/appforge/workflows"
+)
+
+// Parts selects what a process runs.
+type Parts struct {
+	// DevServer starts the Temporal dev server when no TEMPORAL_ADDRESS is configured.
+	DevServer bool
+	Edge      bool
+	Workers   bool
+	API       bool
+	// WorkerQueues limits the queues served; empty means all.
+	WorkerQueues []string
+}
+
+// All is every part: `appforge dev`.
+var All = Parts{DevServer: true, Edge: true, Workers: true, API: true}
+
+// Stack is a running appforge.
+type Stack struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    *models.Store
+	Temporal client.Client
+	Builder  *build.Builder
+
+	DevServer *DevServer
+	// EdgeURL is the local edge's base URL (API under /client/v4), when it runs here.
+	EdgeURL string
+	// EdgeCredentials are the local edge's account and token.
+	EdgeCredentials EdgeCredentials
+	// APIURL is the API's base URL, when it runs here.
+	APIURL string
+
+	edge     *edge.Edge
+	api      *api.Server
+	servers  []*http.Server
+	workers  *worker.Workers
+	warmDone chan struct{}
+}
+
+// EdgeCredentials are the account and token of the local edge, made once and kept in
+// the data folder.
+type EdgeCredentials struct {
+	AccountID string `json:"account_id"`
+	APIToken  string `json:"api_token"`
+}
+
+// Start brings up the parts. On error, what was started is stopped again.
+func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger) (st *Stack, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st = &Stack{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			st.Close(context.Background())
+			st = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+
+	if parts.Workers || parts.API {
+		if err := st.connect(ctx, cfg, parts); err != nil {
+			return nil, err
+		}
+	}
+
+	var deployer *cloudflare.Deployer
+	if parts.Edge || parts.Workers {
+		deployer, err = st.startDeployTarget(ctx, cfg, parts)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if parts.Workers {
+		st.Builder, err = build.New(build.Config{
+			WorkDir: filepath.Join(cfg.DataDir, "builds"), CacheDir: cfg.DepsDir, Timeout: cfg.BuildTimeout, Logger: log.With("component", "build"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.warmDeps(log)
+		acts := &activities.Activities{
+			Store: st.Store, Generator: generate.NewOffline(), Builder: st.Builder, Deployer: deployer,
+			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Logger: log.With("component", "activities"),
+		}
+		st.workers, err = worker.Start(worker.Options{
+			Client: st.Temporal, Activities: acts, Queues: parts.WorkerQueues,
+			BuildConcurrency: cfg.BuildConcurrency, DeployRatePerSecond: cfg.DeployRatePerSecond,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	if parts.API {
+		srv := api.NewServer(api.Options{
+			Store:     st.Store,
+			Workflows: &workflows.Client{Temporal: st.Temporal, MaxTurnsPerRun: cfg.MaxTurnsPerRun},
+			Ready: func(ctx context.Context) error {
+				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			},
+			MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: cfg.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
+			Logger: log.With("component", "api"),
+		})
+		st.api = srv
+		addr, err := st.serve(cfg.HTTPAddr, srv.Handler())
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		st.APIURL = "http://" + addr
+	}
+	return st, nil
+}
+
+// connect starts the Temporal dev server if asked, connects to Temporal and opens the
+// database.
+func (st *Stack) connect(ctx context.Context, cfg config.Config, parts Parts) error {
+	var err error
+	if cfg.StartsTemporal() && parts.DevServer {
+		st.DevServer, err = StartDevServer(ctx, DevServerOptions{
+			Binary: cfg.TemporalCLI, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, UIPort: cfg.TemporalUIPort,
+			Namespace: cfg.TemporalNamespace, LogPath: filepath.Join(cfg.DataDir, "temporal.log"), Logger: st.Log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	st.Temporal, err = client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(st.Log.With("component", "temporal")),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	if st.DevServer == nil {
+		if err := worker.EnsureSearchAttributes(ctx, st.Temporal, cfg.TemporalNamespace); err != nil {
+			st.Log.Warn("search attributes could not be registered; register AppforgeAppID and AppforgePhase (Keyword) yourself", "err", err)
+		}
+	}
+	st.Store, err = models.Open(ctx, models.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Logger: st.Log})
+	return err
+}
+
+// startDeployTarget starts the local edge when deploying locally, and returns the
+// deployer pointed at the edge or at Cloudflare.
+func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts Parts) (*cloudflare.Deployer, error) {
+	dcfg := cloudflare.Config{
+		APIToken: cfg.CloudflareAPIToken.Reveal(), AccountID: cfg.CloudflareAccountID, BaseURL: cfg.CloudflareAPIBaseURL,
+		URLTemplate: cfg.WorkersURLTemplate, HTTPClient: &http.Client{Timeout: 2 * time.Minute},
+	}
+	if cfg.UsesLocalEdge() {
+		creds, err := edgeCredentials(filepath.Join(cfg.DataDir, "edge"))
+		if err != nil {
+			return nil, err
+		}
+		st.EdgeCredentials = creds
+		if parts.Edge {
+			st.edge, err = edge.New(edge.Config{DataDir: filepath.Join(cfg.DataDir, "edge"), AccountID: creds.AccountID, APIToken: creds.APIToken, Logger: st.Log.With("component", "edge")})
+			if err != nil {
+				return nil, err
+			}
+			addr, err := st.serve(cfg.EdgeAddr, st.edge.Handler())
+			if err != nil {
+				return nil, fmt.Errorf("edge: %w", err)
+			}
+			st.EdgeURL = "http://" + addr
+		} else {
+			st.EdgeURL = "http://" + cfg.EdgeAddr
+		}
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(st.EdgeURL, "http://"))
+		dcfg.APIToken, dcfg.AccountID = creds.APIToken, creds.AccountID
+		if dcfg.BaseURL == "" {
+			dcfg.BaseURL = st.EdgeURL + "/client/v4"
+		}
+		if dcfg.URLTemplate == "" {
+			dcfg.URLTemplate = "http://{script}.{subdomain}.localhost:" + port
+		}
+	}
+	return cloudflare.New(dcfg)
+}
+
+// localEdgeDial is where *.localhost URLs are fetched from when the edge runs in another
+// process on another host (containers); empty means loopback.
+func (st *Stack) localEdgeDial() string {
+	if !st.Config.UsesLocalEdge() || st.edge != nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(st.Config.EdgeAddr)
+	if err != nil || host == "" || host == "127.0.0.1" || host == "localhost" || host == "0.0.0.0" {
+		return ""
+	}
+	return st.Config.EdgeAddr
+}
+
+// edgeCredentials loads the local edge's account and token, making them on first use.
+func edgeCredentials(dir string) (EdgeCredentials, error) {
+	path := filepath.Join(dir, "credentials.json")
+	var c EdgeCredentials
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &c); err != nil || c.AccountID == "" || c.APIToken == "" {
+			return c, fmt.Errorf("edge credentials %s are unreadable; delete the file to make new ones", path)
+		}
+		return c, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return c, err
+	}
+	c = EdgeCredentials{AccountID: randomHex(16), APIToken: "local-" + randomHex(20)}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return c, err
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return c, err
+	}
+	return c, os.Rename(tmp, path)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// serve listens on addr and serves h in the background; it returns the bound address
+// (useful with port 0).
+func (st *Stack) serve(addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	st.servers = append(st.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			st.Log.Error("http server stopped", "addr", addr, "err", err)
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// warmDeps installs the template's dependency set in the background, so that the first
+// build does not wait for npm.
+func (st *Stack) warmDeps(log *slog.Logger) {
+	st.warmDone = make(chan struct{})
+	pkg, _ := files.Find(generate.Template(), "package.json")
+	go func() {
+		defer close(st.warmDone)
+		start := time.Now()
+		key, _, err := st.Builder.EnsureDeps(context.Background(), pkg.Content)
+		if err != nil {
+			log.Warn("warming the dependency cache failed; the first build will retry", "err", err)
+			return
+		}
+		log.Info("dependency cache ready", "key", key, "duration", time.Since(start).Round(time.Millisecond))
+	}()
+}
+
+// WaitWarm waits until the dependency cache is warm (or warming failed).
+func (st *Stack) WaitWarm(ctx context.Context) error {
+	if st.warmDone == nil {
+		return nil
+	}
+	select {
+	case <-st.warmDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops everything, API first (no new work), then workers (running activities
+// get their grace period), the edge, the database and the Temporal dev server.
+func (st *Stack) Close(ctx context.Context) error {
+	var errs []error
+	if st.api != nil {
+		st.api.CloseStreams()
+	}
+	for i := len(st.servers) - 1; i >= 0; i-- {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := st.servers[i].Shutdown(sctx); err != nil {
+			st.servers[i].Close()
+		}
+		cancel()
+	}
+	st.workers.Stop()
+	if st.Temporal != nil {
+		st.Temporal.Close()
+	}
+	if st.edge != nil {
+		errs = append(errs, st.edge.Close())
+	}
+	if st.Store != nil {
+		errs = append(errs, st.Store.Close())
+	}
+	if st.DevServer != nil {
+		errs = append(errs, st.DevServer.Stop())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,307 @@
+// Package workflows holds appforge's durable workflows. AppWorkflow owns one app for its
+// whole life: every chat message is a turn (plan, generate, build, deploy, verify) run
+// one at a time; a crash, an outage or a rate limit delays a turn, it never loses it.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/appforge/appforge/activities"
+)
+
+// Names recorded in histories and used by clients: pinned.
+const (
+	AppWorkflowName = "AppWorkflow"
+	// UpdateSendMessage queues a chat message; its update ID is the message ID.
+	UpdateSendMessage = "send_message"
+	// SignalMessage queues a chat message too, for operators (Temporal CLI or Web UI);
+	// it is deduplicated by message ID like the update.
+	SignalMessage = "message"
+	// QueryState returns AppState.
+	QueryState = "state"
+)
+
+// Task queues.
+const (
+	TaskQueue       = "appforge"
+	LLMTaskQueue    = "appforge-llm"
+	BuildTaskQueue  = "appforge-build"
+	DeployTaskQueue = "appforge-deploy"
+)
+
+// Search attributes the workflow keeps current, for filtering runs in the Web UI and
+// with `temporal workflow list --query`.
+var (
+	AppIDAttribute = temporal.NewSearchAttributeKeyKeyword("AppforgeAppID")
+	PhaseAttribute = temporal.NewSearchAttributeKeyKeyword("AppforgePhase")
+)
+
+// SearchAttributes lists the custom search attributes appforge needs registered.
+func SearchAttributes() []temporal.SearchAttributeKey {
+	return []temporal.SearchAttributeKey{AppIDAttribute, PhaseAttribute}
+}
+
+// AppWorkflowID is the workflow ID of an app.
+func AppWorkflowID(appID string) string { return "app/" + appID }
+
+// Phase is where the app's workflow is.
+type Phase string
+
+const (
+	PhaseStarting Phase = "starting"
+	PhaseIdle     Phase = "idle"
+	PhasePlan     Phase = "plan"
+	PhaseGenerate Phase = "generate"
+	PhaseBuild    Phase = "build"
+	PhaseDeploy   Phase = "deploy"
+	PhaseVerify   Phase = "verify"
+)
+
+// MaxMessageBytes is the largest chat message the workflow accepts; the API enforces
+// its own, usually smaller, configured limit first.
+const MaxMessageBytes = 32 << 10
+
+// MaxMessageIDLength bounds message IDs (they are update IDs).
+const MaxMessageIDLength = 80
+
+// seenLimit is how many message IDs the workflow remembers for deduplication across
+// continue-as-new.
+const seenLimit = 500
+
+// ChatMessage is a message for the app, by update or signal.
+type ChatMessage struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// SendResult answers UpdateSendMessage.
+type SendResult struct {
+	MessageID string `json:"message_id"`
+	// Duplicate is true when the message had been received before; nothing new is queued.
+	Duplicate bool `json:"duplicate"`
+	// Position is the message's place in the queue: 0 when it starts at once, 1 when one
+	// turn is ahead of it, and so on.
+	Position int `json:"position"`
+}
+
+// AppInput starts an app's workflow. State is set only by continue-as-new.
+type AppInput struct {
+	AppID string `json:"app_id"`
+	// MaxTurnsPerRun makes the workflow continue-as-new after that many turns (default 100).
+	MaxTurnsPerRun int       `json:"max_turns_per_run,omitempty"`
+	State          *AppState `json:"state,omitempty"`
+}
+
+// AppState is the workflow's live state, returned by QueryState and carried across
+// continue-as-new.
+type AppState struct {
+	AppID string `json:"app_id"`
+	Phase Phase  `json:"phase"`
+	// Current is the turn being worked on, if any.
+	Current *TurnState `json:"current,omitempty"`
+	// Queue holds messages waiting for their turn, oldest first.
+	Queue         []ChatMessage `json:"queue"`
+	LatestVersion int           `json:"latest_version"`
+	LiveVersion   int           `json:"live_version"`
+	LiveVersionID string        `json:"live_version_id,omitempty"`
+	PreviewScript string        `json:"preview_script"`
+	PreviewURL    string        `json:"preview_url,omitempty"`
+	TurnsDone     int           `json:"turns_done"`
+	// TurnsThisRun counts toward MaxTurnsPerRun.
+	TurnsThisRun int `json:"turns_this_run"`
+	// LastError is the last failed turn's reason, cleared by a successful one.
+	LastError string `json:"last_error,omitempty"`
+	// Seen are recent message IDs, oldest first, for deduplication.
+	Seen   []string `json:"seen,omitempty"`
+	Loaded bool     `json:"loaded"`
+}
+
+// TurnState is the turn in progress.
+type TurnState struct {
+	MessageID string    `json:"message_id"`
+	Text      string    `json:"text"`
+	Phase     Phase     `json:"phase"`
+	Version   int       `json:"version,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// ValidateMessage checks a chat message as the workflow will; the API calls it too.
+func ValidateMessage(m ChatMessage) error {
+	switch {
+	case m.ID == "":
+		return errors.New("message id is empty")
+	case len(m.ID) > MaxMessageIDLength:
+		return fmt.Errorf("message id is longer than %d characters", MaxMessageIDLength)
+	case strings.TrimSpace(m.Text) == "":
+		return errors.New("message is empty")
+	case len(m.Text) > MaxMessageBytes:
+		return fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
+	}
+	for _, r := range m.ID {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return fmt.Errorf("message id %q may hold only letters, digits and - _ . :", m.ID)
+		}
+	}
+	return nil
+}
+
+// AppWorkflow runs an app's chat, one turn at a time, for as long as the app exists.
+func AppWorkflow(ctx workflow.Context, in AppInput) error {
+	w := &appWorkflow{in: in}
+	if in.State != nil {
+		w.state = *in.State
+	}
+	w.state.AppID = in.AppID
+	if w.in.MaxTurnsPerRun <= 0 {
+		w.in.MaxTurnsPerRun = 100
+	}
+	if err := w.setup(ctx); err != nil {
+		return err
+	}
+	return w.run(ctx)
+}
+
+type appWorkflow struct {
+	in           AppInput
+	state        AppState
+	drainSignals func()
+	log          interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+}
+
+func (w *appWorkflow) setup(ctx workflow.Context) error {
+	w.log = workflow.GetLogger(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AppState, error) {
+		return w.state, nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSendMessage,
+		func(ctx workflow.Context, m ChatMessage) (SendResult, error) {
+			return w.enqueue(m), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m ChatMessage) error {
+			return ValidateMessage(m)
+		}},
+	); err != nil {
+		return err
+	}
+	signals := workflow.GetSignalChannel(ctx, SignalMessage)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var m ChatMessage
+			signals.Receive(ctx, &m)
+			w.receiveSignal(m)
+		}
+	})
+	w.drainSignals = func() {
+		for {
+			var m ChatMessage
+			if !signals.ReceiveAsync(&m) {
+				return
+			}
+			w.receiveSignal(m)
+		}
+	}
+	return nil
+}
+
+func (w *appWorkflow) receiveSignal(m ChatMessage) {
+	if err := ValidateMessage(m); err != nil {
+		w.log.Warn("ignoring invalid message signal", "error", err)
+		return
+	}
+	w.enqueue(m)
+}
+
+// enqueue adds a message to the queue unless it was seen before.
+func (w *appWorkflow) enqueue(m ChatMessage) SendResult {
+	for _, id := range w.state.Seen {
+		if id == m.ID {
+			return SendResult{MessageID: m.ID, Duplicate: true}
+		}
+	}
+	w.state.Seen = append(w.state.Seen, m.ID)
+	if len(w.state.Seen) > seenLimit {
+		w.state.Seen = append([]string(nil), w.state.Seen[len(w.state.Seen)-seenLimit:]...)
+	}
+	w.state.Queue = append(w.state.Queue, m)
+	pos := len(w.state.Queue) - 1
+	if w.state.Current != nil {
+		pos++
+	}
+	return SendResult{MessageID: m.ID, Position: pos}
+}
+
+func (w *appWorkflow) run(ctx workflow.Context) error {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AppIDAttribute.ValueSet(w.state.AppID)); err != nil {
+		return err
+	}
+	if !w.state.Loaded {
+		w.setPhase(ctx, PhaseStarting)
+		var snap activities.AppSnapshot
+		err := workflow.ExecuteActivity(dbOptions(ctx), activities.LoadAppName, activities.LoadAppInput{AppID: w.state.AppID}).Get(ctx, &snap)
+		if err != nil {
+			return fmt.Errorf("load app %s: %w", w.state.AppID, err)
+		}
+		w.state.PreviewScript = snap.PreviewScript
+		w.state.PreviewURL = snap.PreviewURL
+		w.state.LatestVersion = snap.LatestVersion
+		w.state.LiveVersion = snap.LiveVersion
+		w.state.LiveVersionID = snap.LiveVersionID
+		w.state.Loaded = true
+	}
+	w.setPhase(ctx, PhaseIdle)
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(w.state.Queue) > 0 || w.shouldContinueAsNew(ctx) }); err != nil {
+			return err
+		}
+		if w.shouldContinueAsNew(ctx) {
+			return w.continueAsNew(ctx)
+		}
+		m := w.state.Queue[0]
+		w.state.Queue = w.state.Queue[1:]
+		w.turn(ctx, m)
+		w.state.TurnsDone++
+		w.state.TurnsThisRun++
+	}
+}
+
+func (w *appWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
+	return w.state.TurnsThisRun >= w.in.MaxTurnsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew starts a fresh run with the state, queue included, once every update
+// handler has returned and every buffered signal is in the queue.
+func (w *appWorkflow) continueAsNew(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	w.drainSignals()
+	state := w.state
+	state.TurnsThisRun = 0
+	state.Current = nil
+	w.log.Info("continuing as new", "turns_done", state.TurnsDone, "queued", len(state.Queue))
+	return workflow.NewContinueAsNewError(ctx, AppWorkflow, AppInput{AppID: w.in.AppID, MaxTurnsPerRun: w.in.MaxTurnsPerRun, State: &state})
+}
+
+func (w *appWorkflow) setPhase(ctx workflow.Context, p Phase) {
+	if w.state.Phase == p {
+		return
+	}
+	w.state.Phase = p
+	if w.state.Current != nil {
+		w.state.Current.Phase = p
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, PhaseAttribute.ValueSet(string(p))); err != nil {
+		w.log.Warn("upsert phase", "error", err)
+	}
+}

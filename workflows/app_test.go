@@ -1,0 +1,449 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/appforge/appforge/activities"
+)
+
+// fakeActivities stands in for the real activities: it records every call and lets a
+// test decide how each step ends.
+type fakeActivities struct {
+	mu       sync.Mutex
+	calls    []string
+	finishes []activities.FinishTurnInput
+	deploys  []activities.DeployInput
+	versions int
+	snapshot activities.AppSnapshot
+
+	planUnsupported bool
+	buildFails      map[int]bool // by version number
+	deployErr       error
+	verifyFails     map[int]bool
+	buildDelay      time.Duration
+}
+
+func (f *fakeActivities) record(name string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, name)
+	f.mu.Unlock()
+}
+
+func (f *fakeActivities) LoadApp(ctx context.Context, in activities.LoadAppInput) (activities.AppSnapshot, error) {
+	f.record("LoadApp")
+	s := f.snapshot
+	s.AppID = in.AppID
+	if s.PreviewScript == "" {
+		s.PreviewScript = in.AppID + "-preview"
+	}
+	return s, nil
+}
+
+func (f *fakeActivities) StartTurn(ctx context.Context, in activities.TurnInput) error {
+	f.record("StartTurn:" + in.MessageID)
+	return nil
+}
+
+func (f *fakeActivities) Plan(ctx context.Context, in activities.TurnInput) (activities.PlanResult, error) {
+	f.record("Plan")
+	if f.planUnsupported {
+		return activities.PlanResult{Supported: false, Reply: "The offline generator cannot make that change."}, nil
+	}
+	return activities.PlanResult{Supported: true, Summary: "Offline generator: a todo app.", Generator: "offline generator"}, nil
+}
+
+func (f *fakeActivities) Generate(ctx context.Context, in activities.TurnInput) (activities.GenerateResult, error) {
+	f.record("Generate")
+	f.mu.Lock()
+	f.versions++
+	n := f.versions
+	f.mu.Unlock()
+	return activities.GenerateResult{VersionID: fmt.Sprintf("v%d", n), Number: n, FileCount: 9, Summary: fmt.Sprintf("Version %d summary.", n)}, nil
+}
+
+func (f *fakeActivities) Build(ctx context.Context, in activities.VersionInput) (activities.BuildResult, error) {
+	f.record("Build")
+	if f.buildDelay > 0 {
+		time.Sleep(f.buildDelay)
+	}
+	var n int
+	fmt.Sscanf(in.VersionID, "v%d", &n)
+	if f.buildFails[n] {
+		return activities.BuildResult{OK: false, Errors: []string{"src/App.tsx(3,7): error TS2322: Type 'string' is not assignable to type 'number'."}}, nil
+	}
+	return activities.BuildResult{OK: true, TotalSize: 200_000, TotalGzipSize: 65_000, Files: 3}, nil
+}
+
+func (f *fakeActivities) Deploy(ctx context.Context, in activities.DeployInput) (activities.DeployResult, error) {
+	f.record("Deploy")
+	f.mu.Lock()
+	f.deploys = append(f.deploys, in)
+	f.mu.Unlock()
+	if f.deployErr != nil {
+		return activities.DeployResult{}, f.deployErr
+	}
+	return activities.DeployResult{URL: "http://" + in.Script + ".appforge.localhost:8787"}, nil
+}
+
+func (f *fakeActivities) Verify(ctx context.Context, in activities.VerifyInput) (activities.VerifyResult, error) {
+	f.record("Verify")
+	var n int
+	fmt.Sscanf(in.VersionID, "v%d", &n)
+	if f.verifyFails[n] {
+		return activities.VerifyResult{OK: false, Problems: []string{"/assets/index.js answered 404, want 200"}}, nil
+	}
+	return activities.VerifyResult{OK: true}, nil
+}
+
+func (f *fakeActivities) FinishTurn(ctx context.Context, in activities.FinishTurnInput) error {
+	f.record("FinishTurn:" + in.Outcome)
+	f.mu.Lock()
+	f.finishes = append(f.finishes, in)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeActivities) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+type harness struct {
+	t      *testing.T
+	env    *testsuite.TestWorkflowEnvironment
+	acts   *fakeActivities
+	phases []string
+}
+
+func newHarness(t *testing.T, acts *fakeActivities) *harness {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(AppWorkflow, workflow.RegisterOptions{Name: AppWorkflowName})
+	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(activities.LoadAppName, acts.LoadApp)
+	reg(activities.StartTurnName, acts.StartTurn)
+	reg(activities.PlanName, acts.Plan)
+	reg(activities.GenerateName, acts.Generate)
+	reg(activities.BuildName, acts.Build)
+	reg(activities.DeployName, acts.Deploy)
+	reg(activities.VerifyName, acts.Verify)
+	reg(activities.FinishTurnName, acts.FinishTurn)
+	h := &harness{t: t, env: env, acts: acts}
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		if p, ok := sa.GetKeyword(PhaseAttribute); ok {
+			h.phases = append(h.phases, p)
+		}
+	}).Return(nil)
+	return h
+}
+
+// send delivers a message by update at the given delay and records its result.
+func (h *harness) send(delay time.Duration, id, text string, results *[]SendResult) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateSendMessage, id, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { h.t.Errorf("update %s rejected: %v", id, err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					h.t.Errorf("update %s failed: %v", id, err)
+					return
+				}
+				if results != nil {
+					*results = append(*results, v.(SendResult))
+				}
+			},
+		}, ChatMessage{ID: id, Text: text})
+	}, delay)
+}
+
+func (h *harness) state() AppState {
+	v, err := h.env.QueryWorkflow(QueryState)
+	if err != nil {
+		h.t.Fatalf("query state: %v", err)
+	}
+	var st AppState
+	if err := v.Get(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+// run executes the workflow, checks the state at stopAt, then cancels it.
+func (h *harness) run(in AppInput, stopAt time.Duration, check func(AppState)) {
+	h.env.RegisterDelayedCallback(func() {
+		if check != nil {
+			check(h.state())
+		}
+		h.env.CancelWorkflow()
+	}, stopAt)
+	h.env.ExecuteWorkflow(AppWorkflowName, in)
+}
+
+func TestTurnRunsPhasesInOrder(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	var results []SendResult
+	h.send(time.Second, "m1", "Create a todo app", &results)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
+
+	want := []string{"LoadApp", "StartTurn:m1", "Plan", "Generate", "Build", "Deploy", "Verify", "FinishTurn:live"}
+	if got := acts.Calls(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("calls = %v\nwant    %v", got, want)
+	}
+	wantPhases := []string{"starting", "idle", "plan", "generate", "build", "deploy", "verify", "idle"}
+	if strings.Join(h.phases, ",") != strings.Join(wantPhases, ",") {
+		t.Errorf("phases = %v\nwant     %v", h.phases, wantPhases)
+	}
+	if len(results) != 1 || results[0].Position != 0 || results[0].Duplicate {
+		t.Errorf("send results = %+v", results)
+	}
+	if st.LiveVersion != 1 || st.PreviewURL != "http://app1-preview.appforge.localhost:8787" || st.Phase != PhaseIdle || st.TurnsDone != 1 {
+		t.Errorf("state = %+v", st)
+	}
+	f := acts.finishes[0]
+	if f.Outcome != activities.OutcomeLive || f.Number != 1 || !strings.Contains(f.Reply, "Version 1 is live at http://app1-preview") {
+		t.Errorf("finish = %+v", f)
+	}
+	if d := acts.deploys[0]; d.Script != "app1-preview" || d.Environment != "preview" || d.DeploymentID == "" {
+		t.Errorf("deploy = %+v", d)
+	}
+}
+
+func TestFailedBuildKeepsLiveVersion(t *testing.T) {
+	acts := &fakeActivities{buildFails: map[int]bool{2: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "Make it do something broken", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+
+	if st.LiveVersion != 1 || st.LatestVersion != 2 || st.LiveVersionID != "v1" {
+		t.Errorf("state live=%d latest=%d live id=%q, want 1, 2, v1", st.LiveVersion, st.LatestVersion, st.LiveVersionID)
+	}
+	if len(acts.deploys) != 1 {
+		t.Errorf("deploys = %d, want 1 (a failed build is never deployed)", len(acts.deploys))
+	}
+	f := acts.finishes[1]
+	if f.Outcome != activities.OutcomeFailed || f.Number != 2 || !strings.Contains(f.Error, "TS2322") {
+		t.Errorf("finish = %+v", f)
+	}
+	if !strings.Contains(f.Reply, "Version 2 did not build") || !strings.Contains(f.Reply, "Version 1 is still live at http://app1-preview") {
+		t.Errorf("reply = %q", f.Reply)
+	}
+	if st.LastError == "" {
+		t.Error("last error not recorded")
+	}
+}
+
+func TestSameMessageIDRunsOnce(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	var results []SendResult
+	h.send(time.Second, "m1", "Create a todo app", &results)
+	h.send(time.Minute, "m1", "Create a todo app", &results)
+	// The operator's signal path deduplicates by the same IDs.
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "m1", Text: "Create a todo app"})
+	}, 90*time.Second)
+	h.run(AppInput{AppID: "app1"}, 3*time.Minute, nil)
+
+	n := 0
+	for _, c := range acts.Calls() {
+		if c == "StartTurn:m1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("message m1 ran %d times, want 1 (calls %v)", n, acts.Calls())
+	}
+	// Within a run Temporal answers a repeated update ID with the first outcome; across
+	// runs the workflow marks it duplicate. Either way nothing new is queued.
+	if len(results) != 2 || results[0].Duplicate || results[1].MessageID != "m1" || results[1].Position != 0 {
+		t.Errorf("results = %+v", results)
+	}
+}
+
+func TestSignalStartsATurn(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "ops-1", Text: "Create a notes app"})
+		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "", Text: "no id: ignored"})
+	}, time.Second)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	if got := acts.Calls(); len(got) != 8 || got[1] != "StartTurn:ops-1" {
+		t.Errorf("calls = %v", got)
+	}
+}
+
+func TestMessageDuringTurnWaits(t *testing.T) {
+	acts := &fakeActivities{buildDelay: 200 * time.Millisecond}
+	h := newHarness(t, acts)
+	var results []SendResult
+	h.send(time.Second, "m1", "Create a todo app", &results)
+	// While m1 builds, m2 arrives.
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name == activities.BuildName && len(results) == 1 {
+			h.send(0, "m2", "Make it green", &results)
+		}
+	})
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 10*time.Minute, func(s AppState) { st = s })
+
+	if len(results) != 2 || results[1].Position != 1 {
+		t.Fatalf("results = %+v, want m2 at position 1", results)
+	}
+	calls := strings.Join(acts.Calls(), ",")
+	i1, f1, i2 := strings.Index(calls, "StartTurn:m1"), strings.Index(calls, "FinishTurn"), strings.Index(calls, "StartTurn:m2")
+	if i1 < 0 || i2 < 0 || f1 > i2 {
+		t.Errorf("turns overlap or m2 lost: %s", calls)
+	}
+	if st.TurnsDone != 2 || st.LiveVersion != 2 || len(st.Queue) != 0 {
+		t.Errorf("state = %+v", st)
+	}
+}
+
+func TestUnsupportedChangeMakesNoVersion(t *testing.T) {
+	acts := &fakeActivities{planUnsupported: true}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Add a login page", nil)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	want := "LoadApp,StartTurn:m1,Plan,FinishTurn:unsupported"
+	if got := strings.Join(acts.Calls(), ","); got != want {
+		t.Errorf("calls = %s, want %s", got, want)
+	}
+	if acts.finishes[0].Reply != "The offline generator cannot make that change." {
+		t.Errorf("reply = %q", acts.finishes[0].Reply)
+	}
+}
+
+func TestDeployAuthErrorIsExplained(t *testing.T) {
+	acts := &fakeActivities{deployErr: temporal.NewNonRetryableApplicationError("Cloudflare rejected the API token (code 10000): Authentication error", activities.ErrTypeCloudflareAuth, nil)}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
+	f := acts.finishes[0]
+	if f.Outcome != activities.OutcomeFailed || f.FailedDeploymentID == "" {
+		t.Errorf("finish = %+v", f)
+	}
+	if !strings.Contains(f.Reply, "code 10000") || !strings.Contains(f.Reply, "CLOUDFLARE_API_TOKEN") {
+		t.Errorf("reply = %q", f.Reply)
+	}
+	if len(acts.deploys) != 1 {
+		t.Errorf("an auth error was retried: %d deploys", len(acts.deploys))
+	}
+	if st.LiveVersion != 0 {
+		t.Errorf("live version = %d, want 0", st.LiveVersion)
+	}
+}
+
+func TestFailedVerifyRollsBack(t *testing.T) {
+	acts := &fakeActivities{verifyFails: map[int]bool{2: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "Make it green", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	if len(acts.deploys) != 3 {
+		t.Fatalf("deploys = %+v, want v1, v2 and v1 again", acts.deploys)
+	}
+	if back := acts.deploys[2]; back.VersionID != "v1" || !back.Rollback {
+		t.Errorf("rollback deploy = %+v", back)
+	}
+	if st.LiveVersion != 1 {
+		t.Errorf("live version = %d, want 1", st.LiveVersion)
+	}
+	if f := acts.finishes[1]; f.Outcome != activities.OutcomeFailed || !strings.Contains(f.Reply, "does not load correctly") {
+		t.Errorf("finish = %+v", f)
+	}
+}
+
+func TestContinueAsNewKeepsState(t *testing.T) {
+	acts := &fakeActivities{buildDelay: 100 * time.Millisecond}
+	h := newHarness(t, acts)
+	var results []SendResult
+	h.send(time.Second, "m1", "Create a todo app", &results)
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name == activities.BuildName && len(results) == 1 {
+			h.send(0, "m2", "Make it green", &results)
+		}
+	})
+	h.env.ExecuteWorkflow(AppWorkflowName, AppInput{AppID: "app1", MaxTurnsPerRun: 1})
+
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error = %v, want continue-as-new", err)
+	}
+	var next AppInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	st := next.State
+	if st == nil || st.LiveVersion != 1 || st.LiveVersionID != "v1" || st.TurnsDone != 1 || st.TurnsThisRun != 0 || !st.Loaded {
+		t.Fatalf("carried state = %+v", st)
+	}
+	if len(st.Queue) != 1 || st.Queue[0].ID != "m2" {
+		t.Fatalf("carried queue = %+v, want m2", st.Queue)
+	}
+	if strings.Join(st.Seen, ",") != "m1,m2" {
+		t.Errorf("seen = %v", st.Seen)
+	}
+
+	// The next run works the queue without reloading, and still knows m1.
+	next.MaxTurnsPerRun = 100
+	acts2 := &fakeActivities{versions: 1}
+	h2 := newHarness(t, acts2)
+	var dup []SendResult
+	h2.send(time.Minute, "m1", "Create a todo app", &dup)
+	var st2 AppState
+	h2.run(next, 2*time.Minute, func(s AppState) { st2 = s })
+	if got := strings.Join(acts2.Calls(), ","); got != "StartTurn:m2,Plan,Generate,Build,Deploy,Verify,FinishTurn:live" {
+		t.Errorf("second run calls = %s", got)
+	}
+	if len(dup) != 1 || !dup[0].Duplicate {
+		t.Errorf("m1 after continue-as-new = %+v, want duplicate", dup)
+	}
+	if st2.LiveVersion != 2 || st2.TurnsDone != 2 {
+		t.Errorf("second run state = %+v", st2)
+	}
+}
+
+func TestValidateMessage(t *testing.T) {
+	for _, tc := range []struct {
+		m    ChatMessage
+		want string
+	}{
+		{ChatMessage{ID: "m1", Text: "hi"}, ""},
+		{ChatMessage{ID: "", Text: "hi"}, "message id is empty"},
+		{ChatMessage{ID: "m1", Text: "  \n"}, "message is empty"},
+		{ChatMessage{ID: "m 1", Text: "hi"}, "may hold only"},
+		{ChatMessage{ID: strings.Repeat("a", 81), Text: "hi"}, "longer than 80"},
+		{ChatMessage{ID: "m1", Text: strings.Repeat("a", MaxMessageBytes+1)}, "longer than"},
+	} {
+		err := ValidateMessage(tc.m)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("ValidateMessage(%.20q) = %v, want %q", tc.m.ID, err, tc.want)
+		}
+	}
+}

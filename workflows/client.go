@@ -1,0 +1,60 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Client sends chat messages to app workflows and reads their state.
+type Client struct {
+	Temporal client.Client
+	// MaxTurnsPerRun is passed to workflows this client starts.
+	MaxTurnsPerRun int
+}
+
+// Send delivers a chat message to the app's workflow, starting the workflow if it is not
+// running (Update-With-Start): the first message of a new app, or any message after a
+// workflow ended. The update's ID is the message ID, so a retried call is answered with
+// the first call's result and never queues the message twice.
+func (c *Client) Send(ctx context.Context, appID string, m ChatMessage) (SendResult, error) {
+	start := c.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       AppWorkflowID(appID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(AppIDAttribute.ValueSet(appID)),
+	}, AppWorkflowName, AppInput{AppID: appID, MaxTurnsPerRun: c.MaxTurnsPerRun})
+	handle, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     m.ID,
+			UpdateName:   UpdateSendMessage,
+			Args:         []any{m},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return SendResult{}, fmt.Errorf("send message %s to app %s: %w", m.ID, appID, err)
+	}
+	var res SendResult
+	if err := handle.Get(ctx, &res); err != nil {
+		return SendResult{}, fmt.Errorf("send message %s to app %s: %w", m.ID, appID, err)
+	}
+	return res, nil
+}
+
+// State queries the app's workflow for its live state.
+func (c *Client) State(ctx context.Context, appID string) (AppState, error) {
+	v, err := c.Temporal.QueryWorkflow(ctx, AppWorkflowID(appID), "", QueryState)
+	if err != nil {
+		return AppState{}, fmt.Errorf("query app %s: %w", appID, err)
+	}
+	var st AppState
+	if err := v.Get(&st); err != nil {
+		return AppState{}, fmt.Errorf("query app %s: %w", appID, err)
+	}
+	return st, nil
+}

@@ -1,0 +1,265 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/appforge/appforge/activities"
+	"github.com/appforge/appforge/models"
+)
+
+// Activity options, one per kind of work. Each activity is idempotent, so every one may
+// be retried; what differs is how long an attempt may take and how long to keep trying.
+func dbOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           TaskQueue,
+		StartToCloseTimeout: 30 * time.Second,
+		// A database outage delays the turn; it does not lose it.
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound}},
+	})
+}
+
+func generateOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           LLMTaskQueue,
+		StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypeGeneration}},
+	})
+}
+
+func buildOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: BuildTaskQueue,
+		// A cold dependency cache installs from npm first; a warm build takes a second.
+		StartToCloseTimeout: 15 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound}},
+	})
+}
+
+func deployOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           DeployTaskQueue,
+		StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		// Cloudflare outages are retried for up to an hour; rate limits wait the delay
+		// Cloudflare asks for.
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypeCloudflareAuth, activities.ErrTypeCloudflareReject}},
+	})
+}
+
+func verifyOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           TaskQueue,
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+	})
+}
+
+// turn runs one chat message through plan, generate, build, deploy and verify. It never
+// fails the workflow: whatever goes wrong becomes a reply in the chat, and the version
+// that was live stays live.
+func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
+	w.state.Current = &TurnState{MessageID: m.ID, Text: m.Text, StartedAt: workflow.Now(ctx)}
+	defer func() {
+		w.state.Current = nil
+		w.setPhase(ctx, PhaseIdle)
+	}()
+	in := activities.TurnInput{AppID: w.state.AppID, MessageID: m.ID, Text: m.Text, BaseVersion: w.state.LiveVersion}
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID}
+
+	w.setPhase(ctx, PhasePlan)
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.StartTurnName, in).Get(ctx, nil); err != nil {
+		w.fail(ctx, finish, "I could not start working on your message", err)
+		return
+	}
+	var plan activities.PlanResult
+	if err := workflow.ExecuteActivity(generateOptions(ctx), activities.PlanName, in).Get(ctx, &plan); err != nil {
+		w.fail(ctx, finish, "I could not plan this change", err)
+		return
+	}
+	if !plan.Supported {
+		finish.Outcome = activities.OutcomeUnsupported
+		finish.Reply = plan.Reply
+		w.finish(ctx, finish)
+		return
+	}
+
+	w.setPhase(ctx, PhaseGenerate)
+	var gen activities.GenerateResult
+	if err := workflow.ExecuteActivity(generateOptions(ctx), activities.GenerateName, in).Get(ctx, &gen); err != nil {
+		w.fail(ctx, finish, "I could not write the app's files", err)
+		return
+	}
+	finish.VersionID, finish.Number = gen.VersionID, gen.Number
+	w.state.Current.Version = gen.Number
+	if gen.Number > w.state.LatestVersion {
+		w.state.LatestVersion = gen.Number
+	}
+
+	w.setPhase(ctx, PhaseBuild)
+	var built activities.BuildResult
+	vin := activities.VersionInput{AppID: w.state.AppID, VersionID: gen.VersionID}
+	if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, vin).Get(ctx, &built); err != nil {
+		w.fail(ctx, finish, fmt.Sprintf("I could not build version %d", gen.Number), err)
+		return
+	}
+	if !built.OK {
+		finish.Error = "build failed: " + strings.Join(built.Errors, "\n")
+		w.fail(ctx, finish, fmt.Sprintf("Version %d did not build (%s)", gen.Number, describeBuildErrors(built.Errors)), nil)
+		return
+	}
+
+	w.setPhase(ctx, PhaseDeploy)
+	deploymentID := w.newDeploymentID(ctx)
+	var dep activities.DeployResult
+	din := activities.DeployInput{AppID: w.state.AppID, VersionID: gen.VersionID, DeploymentID: deploymentID, Environment: models.EnvPreview, Script: w.state.PreviewScript}
+	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, &dep); err != nil {
+		finish.FailedDeploymentID = deploymentID
+		w.fail(ctx, finish, fmt.Sprintf("I could not deploy version %d", gen.Number), err)
+		return
+	}
+
+	w.setPhase(ctx, PhaseVerify)
+	var ver activities.VerifyResult
+	verr := workflow.ExecuteActivity(verifyOptions(ctx), activities.VerifyName,
+		activities.VerifyInput{AppID: w.state.AppID, VersionID: gen.VersionID, DeploymentID: deploymentID, URL: dep.URL}).Get(ctx, &ver)
+	if verr != nil || !ver.OK {
+		problem := "the check could not run"
+		if verr == nil && len(ver.Problems) > 0 {
+			problem = ver.Problems[0]
+		}
+		finish.FailedDeploymentID = deploymentID
+		finish.Error = "verify failed: " + problem
+		if verr != nil {
+			finish.Error += ": " + errorMessage(verr)
+		}
+		w.rollback(ctx, &finish)
+		w.fail(ctx, finish, fmt.Sprintf("Version %d was deployed but does not load correctly (%s)", gen.Number, problem), nil)
+		return
+	}
+
+	w.state.LiveVersion = gen.Number
+	w.state.LiveVersionID = gen.VersionID
+	w.state.PreviewURL = dep.URL
+	w.state.LastError = ""
+	finish.Outcome = activities.OutcomeLive
+	finish.DeploymentID = deploymentID
+	finish.URL = dep.URL
+	finish.Reply = liveReply(plan, gen, built, dep.URL)
+	w.finish(ctx, finish)
+}
+
+// rollback puts the previous live version back on the preview script after a deploy
+// that went out but does not work.
+func (w *appWorkflow) rollback(ctx workflow.Context, finish *activities.FinishTurnInput) {
+	if w.state.LiveVersionID == "" {
+		return
+	}
+	din := activities.DeployInput{AppID: w.state.AppID, VersionID: w.state.LiveVersionID, DeploymentID: w.newDeploymentID(ctx),
+		Environment: models.EnvPreview, Script: w.state.PreviewScript, Rollback: true}
+	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil); err != nil {
+		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", w.state.LiveVersion, errorMessage(err))
+	}
+}
+
+func (w *appWorkflow) newDeploymentID(ctx workflow.Context) string {
+	var id string
+	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return models.NewID("d_") }).Get(&id)
+	return id
+}
+
+// fail ends a turn that did not go live. cause, when set, is the activity error.
+func (w *appWorkflow) fail(ctx workflow.Context, finish activities.FinishTurnInput, what string, cause error) {
+	finish.Outcome = activities.OutcomeFailed
+	if cause != nil {
+		finish.Error = errorMessage(cause)
+		what += ": " + finish.Error
+	}
+	reply := strings.TrimSuffix(what, ".") + "."
+	if w.state.LiveVersion > 0 {
+		reply += fmt.Sprintf(" Version %d is still live at %s.", w.state.LiveVersion, w.state.PreviewURL)
+	}
+	reply += " " + advice(cause, finish.Error)
+	finish.Reply = strings.TrimSpace(reply)
+	w.state.LastError = finish.Error
+	if w.state.LastError == "" {
+		w.state.LastError = what
+	}
+	w.finish(ctx, finish)
+}
+
+func (w *appWorkflow) finish(ctx workflow.Context, finish activities.FinishTurnInput) {
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.FinishTurnName, finish).Get(ctx, nil); err != nil {
+		w.log.Warn("finish turn", "message_id", finish.MessageID, "error", err)
+	}
+}
+
+// errorMessage is an activity error without Temporal's wrapping.
+func errorMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Error()
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "it took too long (" + strings.ToLower(timeout.TimeoutType().String()) + ")"
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return "it was cancelled"
+	}
+	return err.Error()
+}
+
+// advice tells the user what to do next, by the kind of failure.
+func advice(cause error, detail string) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(cause, &appErr) {
+		switch appErr.Type() {
+		case activities.ErrTypeCloudflareAuth:
+			return "The Cloudflare API token was refused: check CLOUDFLARE_API_TOKEN and its permissions, then send your message again."
+		case activities.ErrTypeCloudflareReject:
+			return "Cloudflare refused the request; send your message again, and if it fails the same way, tell us."
+		}
+	}
+	if strings.HasPrefix(detail, "build failed") {
+		return "Try describing the change differently."
+	}
+	if cause != nil {
+		return "Send your message again to retry."
+	}
+	return ""
+}
+
+func describeBuildErrors(errs []string) string {
+	switch len(errs) {
+	case 0:
+		return "see the build log"
+	case 1:
+		return errs[0]
+	default:
+		return fmt.Sprintf("%s, and %d more errors", errs[0], len(errs)-1)
+	}
+}
+
+func liveReply(plan activities.PlanResult, gen activities.GenerateResult, built activities.BuildResult, url string) string {
+	summary := strings.TrimSpace(gen.Summary)
+	if summary == "" {
+		summary = strings.TrimSpace(plan.Summary)
+	}
+	return fmt.Sprintf("%s\n\nVersion %d is live at %s (%d files, %.1f KB gzipped).", summary, gen.Number, url, built.Files, float64(built.TotalGzipSize)/1024)
+}
