@@ -95,7 +95,7 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "build-done:" + v.ID, Type: models.EventBuildFinished, VersionNumber: v.Number,
 		Message: fmt.Sprintf("Built version %d in %.1fs: %d files, %s (%s gzipped)", v.Number, float64(res.DurationMS)/1000, res.Files, kb(res.TotalSize), kb(res.TotalGzipSize)),
 		Data: map[string]any{"total_size": res.TotalSize, "total_gzip_size": res.TotalGzipSize, "duration_ms": res.DurationMS,
-			"files": out.Report.Files, "deps_cached": out.Report.DepsCached}})
+			"vite_ms": out.Report.ViteDuration.Milliseconds(), "files": out.Report.Files, "deps_cached": out.Report.DepsCached}})
 	return res, nil
 }
 

@@ -240,7 +240,7 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 	msgStatus := models.MessageDone
 	switch in.Outcome {
 	case OutcomeLive:
-		if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionLive, "error": ""}); err != nil {
+		if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionDeployed, "error": ""}); err != nil {
 			return err
 		}
 		if err := a.Store.UpdateApp(ctx, in.AppID, map[string]any{"live_version": in.Number, "preview_url": in.URL}); err != nil {

@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,7 +47,7 @@ type Config struct {
 	// HTTPAddr is the API's listen address. APPFORGE_HTTP_ADDR, default 127.0.0.1:8080.
 	HTTPAddr string
 	// PublicURL is the API's URL as users reach it, used in responses.
-	// APPFORGE_PUBLIC_URL, default http://localhost:8080 (derived from HTTPAddr).
+	// APPFORGE_PUBLIC_URL, default derived from the address the API listens on.
 	PublicURL string
 	// DatabaseURL selects Postgres (postgres://…); empty means a SQLite file in DataDir.
 	DatabaseURL Secret
@@ -60,6 +61,9 @@ type Config struct {
 	// TemporalPort and TemporalUIPort are the dev server's ports (7233, 8233).
 	TemporalPort   int
 	TemporalUIPort int
+	// TemporalHeadless runs the dev server without its Web UI (tests).
+	// APPFORGE_TEMPORAL_HEADLESS=true.
+	TemporalHeadless bool
 	// TemporalUIURL is the Web UI, for links in API responses; with the dev server it
 	// defaults to http://localhost:TemporalUIPort. APPFORGE_TEMPORAL_UI_URL.
 	TemporalUIURL string
@@ -97,10 +101,11 @@ type Config struct {
 
 // Load reads the environment. It fails on values it cannot parse, naming the variable.
 func Load() (Config, error) {
-	return load(os.Getenv)
+	return LoadFrom(os.Getenv)
 }
 
-func load(getenv func(string) string) (Config, error) {
+// LoadFrom reads the configuration through getenv: tests pass a map's lookup.
+func LoadFrom(getenv func(string) string) (Config, error) {
 	e := env{get: getenv}
 	c := Config{
 		DataDir:              e.str("APPFORGE_DATA_DIR", "data"),
@@ -113,6 +118,7 @@ func load(getenv func(string) string) (Config, error) {
 		TemporalPort:         e.int("APPFORGE_TEMPORAL_PORT", 7233),
 		TemporalUIPort:       e.int("APPFORGE_TEMPORAL_UI_PORT", 8233),
 		TemporalUIURL:        e.str("APPFORGE_TEMPORAL_UI_URL", ""),
+		TemporalHeadless:     e.bool("APPFORGE_TEMPORAL_HEADLESS", false),
 		DepsDir:              e.str("APPFORGE_DEPS_DIR", ""),
 		EdgeAddr:             e.str("APPFORGE_EDGE_ADDR", "127.0.0.1:8787"),
 		CloudflareAPIToken:   Secret(e.str("CLOUDFLARE_API_TOKEN", "")),
@@ -130,17 +136,11 @@ func load(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		e.errs = append(e.errs, fmt.Sprintf("LOG_LEVEL: %q is not debug, info, warn or error", level))
 	}
-	if c.PublicURL == "" {
-		c.PublicURL = "http://" + strings.Replace(c.HTTPAddr, "127.0.0.1", "localhost", 1)
-		if strings.HasPrefix(c.HTTPAddr, ":") {
-			c.PublicURL = "http://localhost" + c.HTTPAddr
-		}
-	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.TemporalAddress == "" {
 		c.TemporalAddress = fmt.Sprintf("127.0.0.1:%d", c.TemporalPort)
 		c.startTemporal = true
-		if c.TemporalUIURL == "" {
+		if c.TemporalUIURL == "" && !c.TemporalHeadless {
 			c.TemporalUIURL = fmt.Sprintf("http://localhost:%d", c.TemporalUIPort)
 		}
 	}
@@ -167,6 +167,22 @@ func load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %s", strings.Join(e.errs, "; "))
 	}
 	return c, nil
+}
+
+// PublicURLFor is PublicURL, or when it is not set, the URL of the address the API
+// listens on (known only once it listens, with port 0).
+func (c Config) PublicURLFor(listenAddr string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "http://" + listenAddr
+	}
+	if host == "" || host == "127.0.0.1" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // StartsTemporal reports whether no TEMPORAL_ADDRESS was given, so `dev` runs its own
@@ -211,6 +227,19 @@ func (e *env) int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (e *env) bool(name string, def bool) bool {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not true or false", name, v))
+		return def
+	}
+	return b
 }
 
 func (e *env) float(name string, def float64) float64 {

@@ -13,8 +13,8 @@ const (
 	VersionGenerating = "generating"
 	VersionBuilding   = "building"
 	VersionDeploying  = "deploying"
-	VersionLive       = "live"   // deployed and verified at least once
-	VersionFailed     = "failed" // never went live; Error says why
+	VersionDeployed   = "deployed" // deployed and verified; the app's LiveVersion says which one is served now
+	VersionFailed     = "failed"   // never went live; Error says why
 )
 
 // Chat message roles and statuses.

@@ -63,8 +63,9 @@ type Stack struct {
 	EdgeURL string
 	// EdgeCredentials are the local edge's account and token.
 	EdgeCredentials EdgeCredentials
-	// APIURL is the API's base URL, when it runs here.
-	APIURL string
+	// APIURL is the API's base URL, when it runs here; PublicURL is how users reach it.
+	APIURL    string
+	PublicURL string
 
 	edge     *edge.Edge
 	api      *api.Server
@@ -132,22 +133,22 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.API {
-		srv := api.NewServer(api.Options{
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		st.PublicURL = cfg.PublicURLFor(ln.Addr().String())
+		st.api = api.NewServer(api.Options{
 			Store:     st.Store,
 			Workflows: &workflows.Client{Temporal: st.Temporal, MaxTurnsPerRun: cfg.MaxTurnsPerRun},
 			Ready: func(ctx context.Context) error {
 				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
 			},
-			MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: cfg.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
+			MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			Logger: log.With("component", "api"),
 		})
-		st.api = srv
-		addr, err := st.serve(cfg.HTTPAddr, srv.Handler())
-		if err != nil {
-			return nil, fmt.Errorf("api: %w", err)
-		}
-		st.APIURL = "http://" + addr
+		st.APIURL = "http://" + st.serve(ln, st.api.Handler())
 	}
 	return st, nil
 }
@@ -158,7 +159,7 @@ func (st *Stack) connect(ctx context.Context, cfg config.Config, parts Parts) er
 	var err error
 	if cfg.StartsTemporal() && parts.DevServer {
 		st.DevServer, err = StartDevServer(ctx, DevServerOptions{
-			Binary: cfg.TemporalCLI, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, UIPort: cfg.TemporalUIPort,
+			Binary: cfg.TemporalCLI, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalPort, UIPort: cfg.TemporalUIPort, Headless: cfg.TemporalHeadless,
 			Namespace: cfg.TemporalNamespace, LogPath: filepath.Join(cfg.DataDir, "temporal.log"), Logger: st.Log,
 		})
 		if err != nil {
@@ -199,11 +200,11 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 			if err != nil {
 				return nil, err
 			}
-			addr, err := st.serve(cfg.EdgeAddr, st.edge.Handler())
+			ln, err := net.Listen("tcp", cfg.EdgeAddr)
 			if err != nil {
 				return nil, fmt.Errorf("edge: %w", err)
 			}
-			st.EdgeURL = "http://" + addr
+			st.EdgeURL = "http://" + st.serve(ln, st.edge.Handler())
 		} else {
 			st.EdgeURL = "http://" + cfg.EdgeAddr
 		}
@@ -264,21 +265,16 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// serve listens on addr and serves h in the background; it returns the bound address
-// (useful with port 0).
-func (st *Stack) serve(addr string, h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
+// serve serves h on ln in the background and returns the bound address.
+func (st *Stack) serve(ln net.Listener, h http.Handler) string {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	st.servers = append(st.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			st.Log.Error("http server stopped", "addr", addr, "err", err)
+			st.Log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	return ln.Addr().String(), nil
+	return ln.Addr().String()
 }
 
 // warmDeps installs the template's dependency set in the background, so that the first

@@ -56,7 +56,7 @@ func Start(opts Options) (*Workers, error) {
 		opts.DeployRatePerSecond = 4
 	}
 	if opts.LLMRatePerSecond <= 0 {
-		opts.LLMRatePerSecond = 2
+		opts.LLMRatePerSecond = 1000
 	}
 	queues := opts.Queues
 	if len(queues) == 0 {

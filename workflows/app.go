@@ -180,7 +180,9 @@ type appWorkflow struct {
 func (w *appWorkflow) setup(ctx workflow.Context) error {
 	w.log = workflow.GetLogger(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AppState, error) {
-		return w.state, nil
+		st := w.state
+		st.Seen = nil // bookkeeping for deduplication, not state a reader needs
+		return st, nil
 	}); err != nil {
 		return err
 	}
@@ -242,8 +244,11 @@ func (w *appWorkflow) enqueue(m ChatMessage) SendResult {
 }
 
 func (w *appWorkflow) run(ctx workflow.Context) error {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, AppIDAttribute.ValueSet(w.state.AppID)); err != nil {
-		return err
+	// Clients set the app ID attribute at start; a run started another way gets it here.
+	if id, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(AppIDAttribute); !ok || id != w.state.AppID {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, AppIDAttribute.ValueSet(w.state.AppID)); err != nil {
+			return err
+		}
 	}
 	if !w.state.Loaded {
 		w.setPhase(ctx, PhaseStarting)

@@ -133,7 +133,7 @@ appforge is running (started in %s; offline generator; deploys to %s)
   Temporal UI    %s
   Temporal       %s
   Database       %s
-`, took.Round(time.Millisecond), deploy, cfg.PublicURL, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, db)
+`, took.Round(time.Millisecond), deploy, st.PublicURL, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, db)
 	if st.EdgeURL != "" {
 		fmt.Printf(`  Edge API       %s/client/v4
   Apps           http://<app-id>-preview.appforge.localhost:%s
@@ -146,7 +146,7 @@ Try:
   curl -N %s/v1/apps/<app-id>/events
 
 Ctrl-C stops everything; the next start finds every app where it was.
-`, abs, cfg.PublicURL, cfg.PublicURL)
+`, abs, st.PublicURL, st.PublicURL)
 }
 
 func orNone(s string) string {
