@@ -13,7 +13,10 @@ export APPFORGE_TEMPORAL_CLI ?= $(TEMPORAL)
 # Tests share one dependency cache so npm installs the template's packages once per machine.
 export APPFORGE_TEST_DEPS_DIR ?= $(TOOLS)/deps
 
-.PHONY: dev test bench tools deps build check-node vet fmt clean
+PLAYWRIGHT_VERSION := 1.64.1
+PLAYWRIGHT := $(TOOLS)/browser/node_modules/playwright-core/package.json
+
+.PHONY: dev test bench tools deps build check-node browser vet fmt clean
 
 dev: tools check-node build ## run everything on embedded defaults (Ctrl-C stops it)
 	@$(BIN) deps
@@ -37,7 +40,19 @@ check-node:
 deps: build ## install the template's npm dependencies into the cache
 	@$(BIN) deps
 
-test: tools check-node ## every test: unit, workflow, store (SQLite and Postgres), edge, end to end
+browser: $(PLAYWRIGHT) ## Debian's chromium and playwright-core, for the browser tests
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "appforge: installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+	      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+	  else echo "appforge: chromium is not installed and cannot be installed here (needs root and apt-get); the browser tests will be skipped"; fi; }
+
+$(PLAYWRIGHT):
+	@mkdir -p $(TOOLS)/browser
+	@cd $(TOOLS)/browser && npm install --no-audit --no-fund --silent playwright-core@$(PLAYWRIGHT_VERSION)
+
+test: tools check-node browser ## every test: unit, workflow, store (SQLite and Postgres), edge, end to end
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -count=1 -timeout 40m ./...

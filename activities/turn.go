@@ -64,12 +64,14 @@ type TurnInput struct {
 
 // StartTurn records the user's message as being worked on.
 func (a *Activities) StartTurn(ctx context.Context, in TurnInput) error {
-	m, created, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID, Role: models.RoleUser, Content: in.Text, Status: models.MessageProcessing})
+	// A message sent as a signal is not in the store yet; one sent through the API is.
+	m, created, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID, Role: models.RoleUser, Content: in.Text,
+		Status: models.MessageProcessing, Delivered: true})
 	if err != nil {
 		return err
 	}
-	if !created && m.Status != models.MessageProcessing {
-		if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": models.MessageProcessing}); err != nil {
+	if !created && (m.Status != models.MessageProcessing || !m.Delivered) {
+		if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": models.MessageProcessing, "delivered": true}); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -50,8 +53,10 @@ func (s *Server) readMessage(c *gin.Context) (workflows.ChatMessage, error) {
 		}
 		return workflows.ChatMessage{}, errBadRequest("invalid_json", "the request body is not valid JSON of the form {\"message\": \"...\"}: "+err.Error())
 	}
-	if dec.More() {
-		return workflows.ChatMessage{}, errBadRequest("invalid_json", "the request body holds more than one JSON value")
+	// Anything but the end after the object is refused: dec.More alone would let a
+	// stray "}" or "]" through.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return workflows.ChatMessage{}, errBadRequest("invalid_json", `the request body holds more than the one JSON object {"message": "..."}`)
 	}
 	text := strings.TrimSpace(req.Message)
 	switch {
@@ -74,7 +79,11 @@ func (s *Server) readMessage(c *gin.Context) (workflows.ChatMessage, error) {
 	}
 	m := workflows.ChatMessage{ID: id, Text: text}
 	if err := workflows.ValidateMessage(m); err != nil {
-		return workflows.ChatMessage{}, errBadRequest("invalid_message", err.Error())
+		code := "invalid_message"
+		if strings.HasPrefix(err.Error(), "message id") {
+			code = "invalid_message_id"
+		}
+		return workflows.ChatMessage{}, errBadRequest(code, err.Error())
 	}
 	return m, nil
 }
@@ -107,7 +116,9 @@ func (s *Server) createApp(c *gin.Context) {
 		return
 	}
 	if appID == "" {
-		appID = models.NewAppID()
+		// Requests with the same message ID that race past the lookup above make the same
+		// app ID, so they share one app: CreateApp and SaveMessage keep the first row.
+		appID = appIDFor(m.ID)
 		if _, _, err := s.store.CreateApp(ctx, models.App{ID: appID, Name: "New app", PreviewScript: previewScript(appID)}); err != nil {
 			s.fail(c, err)
 			return
@@ -149,8 +160,15 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 	}
 	res, err := s.wf.Send(ctx, appID, m)
 	if err != nil {
-		s.fail(c, err)
+		// The message is stored: say which, so that the client can retry it (and the
+		// redelivery loop will hand it over once the workflow service is back).
+		e := s.classify(c, err)
+		e.AppID, e.MessageID = appID, m.ID
+		s.fail(c, e)
 		return
+	}
+	if err := s.store.UpdateMessage(ctx, appID, m.ID, map[string]any{"delivered": true}); err != nil {
+		s.log.Warn("mark message delivered", "app_id", appID, "message_id", m.ID, "err", err)
 	}
 	if !res.Duplicate {
 		msg := "Message received; starting now"
@@ -165,7 +183,60 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 	c.JSON(http.StatusAccepted, sendResponse{AppID: appID, MessageID: m.ID, Status: "queued", Position: res.Position, Duplicate: res.Duplicate, Links: s.linksFor(appID)})
 }
 
+// Redeliver hands over stored messages that never reached their workflow (it was down
+// when they were sent) and are older than grace. It returns how many it delivered; run
+// it periodically (RedeliverLoop).
+func (s *Server) Redeliver(ctx context.Context, grace time.Duration) (int, error) {
+	ms, err := s.store.Undelivered(ctx, time.Now().Add(-grace), 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		if _, err := s.wf.Send(ctx, m.AppID, workflows.ChatMessage{ID: m.ID, Text: m.Content}); err != nil {
+			return n, fmt.Errorf("redeliver message %s of app %s: %w", m.ID, m.AppID, err)
+		}
+		if err := s.store.UpdateMessage(ctx, m.AppID, m.ID, map[string]any{"delivered": true}); err != nil {
+			return n, err
+		}
+		n++
+		s.log.Info("redelivered a message the workflow service missed", "app_id", m.AppID, "message_id", m.ID)
+	}
+	return n, nil
+}
+
+// RedeliverLoop runs Redeliver every interval until ctx ends.
+func (s *Server) RedeliverLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.Redeliver(ctx, interval); err != nil && ctx.Err() == nil {
+				s.log.Warn("redelivery", "err", err)
+			}
+		}
+	}
+}
+
 func previewScript(appID string) string { return appID + "-preview" }
+
+// appIDFor derives a new app's ID from the ID of its first message, in the form of
+// 12 lower-case letters and digits, starting with a letter. Message IDs
+// the API makes are random, and so are the app IDs made from them.
+func appIDFor(messageID string) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	const alphabet = letters + "234567"
+	sum := sha256.Sum256([]byte("appforge/app-id\x00" + messageID))
+	id := make([]byte, 12)
+	id[0] = letters[int(sum[0])%len(letters)]
+	for i := 1; i < len(id); i++ {
+		id[i] = alphabet[sum[i]&31]
+	}
+	return string(id)
+}
 
 // appResponse is an app as the database knows it, with the workflow's live state.
 type appResponse struct {

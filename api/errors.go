@@ -17,6 +17,10 @@ type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// AppID and MessageID name what was stored before the failure, so that a client
+	// can retry exactly it.
+	AppID     string `json:"app_id,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -46,7 +50,8 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 	var nsNotFound *serviceerror.NamespaceNotFound
 	switch {
 	case errors.As(err, &ae):
-		return ae
+		cp := *ae
+		return &cp
 	case errors.Is(err, models.ErrNotFound):
 		return errNotFound(err.Error())
 	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &nsNotFound):

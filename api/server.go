@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,7 +82,7 @@ func NewServer(opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverPanics(), s.logRequests())
+	r.Use(s.recoverPanics(), s.logRequests(), s.sameOrigin())
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, errNotFound("no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path))
 	})
@@ -163,6 +164,25 @@ func (s *Server) linksFor(appID string) links {
 		l.TemporalUI = s.opts.TemporalUIURL + "/namespaces/" + url.PathEscape(s.opts.Namespace) + "/workflows/" + url.PathEscape(workflows.AppWorkflowID(appID))
 	}
 	return l
+}
+
+// sameOrigin refuses requests that change something when a browser sends them from
+// another site: the API accepts the form content type curl sends, so without this a
+// page anywhere could post chat messages to a local appforge.
+func (s *Server) sameOrigin() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		if origin == "" || c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead || c.Request.Method == http.MethodOptions {
+			c.Next()
+			return
+		}
+		u, err := url.Parse(origin)
+		if err == nil && (u.Host == c.Request.Host || s.opts.PublicURL != "" && strings.TrimPrefix(strings.TrimPrefix(s.opts.PublicURL, "http://"), "https://") == u.Host) {
+			c.Next()
+			return
+		}
+		s.fail(c, &apiError{Status: http.StatusForbidden, Code: "cross_origin", Message: "requests from another site's pages are not accepted (Origin " + origin + ")"})
+	}
 }
 
 func (s *Server) recoverPanics() gin.HandlerFunc {

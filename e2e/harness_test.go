@@ -18,6 +18,10 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+
 	"github.com/appforge/appforge/apiclient"
 	"github.com/appforge/appforge/config"
 	"github.com/appforge/appforge/models/storetest"
@@ -186,4 +190,33 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// recordHistory writes the workflow's history as JSON to the file named by
+// APPFORGE_RECORD_HISTORY, if set: how workflows/testdata gets the history its replay
+// test replays.
+func (e *env) recordHistory(workflowID string) {
+	e.t.Helper()
+	path := os.Getenv("APPFORGE_RECORD_HISTORY")
+	if path == "" {
+		return
+	}
+	ctx := context.Background()
+	it := e.st.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Logf("recorded %d history events of %s to %s", len(hist.Events), workflowID, path)
 }

@@ -216,6 +216,7 @@ func TestChatToLivePreview(t *testing.T) {
 	if !strings.Contains(string(body), `data-theme="dark"`) {
 		t.Errorf("dark mode not served: %s", body)
 	}
+	e.recordHistory(workflows.AppWorkflowID(created.AppID))
 }
 
 // TestUnsupportedChangeAndDuplicateMessage: a change the offline generator cannot make

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -125,6 +126,15 @@ func (s *Store) UserMessage(ctx context.Context, id string) (ChatMessage, error)
 	var m ChatMessage
 	err := s.db.WithContext(ctx).Where("id = ? AND role = ?", id, RoleUser).Order("created_at").First(&m).Error
 	return m, notFound(err, "message "+id)
+}
+
+// Undelivered lists user messages stored before the given time that never reached
+// their app's workflow, oldest first.
+func (s *Store) Undelivered(ctx context.Context, before time.Time, limit int) ([]ChatMessage, error) {
+	var ms []ChatMessage
+	err := s.db.WithContext(ctx).Where("role = ? AND delivered = ? AND created_at < ?", RoleUser, false, before).
+		Order("created_at").Limit(clampLimit(limit)).Find(&ms).Error
+	return ms, err
 }
 
 // Messages lists an app's chat, oldest first.

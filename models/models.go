@@ -118,6 +118,9 @@ type ChatMessage struct {
 	ReplyTo string `gorm:"size:80" json:"reply_to,omitempty"`
 	// VersionNumber is the version the message made (user) or reports on (assistant).
 	VersionNumber int `json:"version,omitempty"`
+	// Delivered is set once the message reached the app's workflow; a stored message
+	// that did not (the workflow service was down) is handed over again later.
+	Delivered bool `json:"-"`
 	// Plan is the generator's plan for a user message, as JSON.
 	Plan      string    `gorm:"type:text" json:"-"`
 	CreatedAt time.Time `gorm:"index" json:"created_at"`
@@ -167,17 +170,6 @@ func All() []any {
 // (100 bits), safe in URLs, hostnames and Workers script names.
 func NewID(prefix string) string {
 	return prefix + randomBase32(20)
-}
-
-// NewAppID returns an app ID: 12 lower-case letters and digits starting with a letter,
-// short enough to name the app's scripts and hostnames.
-func NewAppID() string {
-	for {
-		id := randomBase32(12)
-		if id[0] >= 'a' && id[0] <= 'z' {
-			return id
-		}
-	}
 }
 
 func randomBase32(n int) string {

@@ -67,11 +67,12 @@ type Stack struct {
 	APIURL    string
 	PublicURL string
 
-	edge     *edge.Edge
-	api      *api.Server
-	servers  []*http.Server
-	workers  *worker.Workers
-	warmDone chan struct{}
+	edge      *edge.Edge
+	api       *api.Server
+	stopLoops context.CancelFunc
+	servers   []*http.Server
+	workers   *worker.Workers
+	warmDone  chan struct{}
 }
 
 // EdgeCredentials are the account and token of the local edge, made once and kept in
@@ -149,6 +150,9 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			Logger: log.With("component", "api"),
 		})
 		st.APIURL = "http://" + st.serve(ln, st.api.Handler())
+		loopCtx, cancel := context.WithCancel(context.Background())
+		st.stopLoops = cancel
+		go st.api.RedeliverLoop(loopCtx, 30*time.Second)
 	}
 	return st, nil
 }
@@ -311,6 +315,9 @@ func (st *Stack) WaitWarm(ctx context.Context) error {
 // get their grace period), the edge, the database and the Temporal dev server.
 func (st *Stack) Close(ctx context.Context) error {
 	var errs []error
+	if st.stopLoops != nil {
+		st.stopLoops()
+	}
 	if st.api != nil {
 		st.api.CloseStreams()
 	}

@@ -1,0 +1,103 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/appforge/appforge/api"
+)
+
+// TestBadMessageRequests sends each bad (and each barely good) request to both endpoints
+// that take a chat message.
+func TestBadMessageRequests(t *testing.T) {
+	t.Parallel()
+	const maxBytes = 100
+	// The body limit leaves room for JSON escapes: 6 bytes per message byte and 4 KiB.
+	const bodyLimit = maxBytes*6 + 4096
+	ts := newSQLiteServer(t, api.Options{MaxMessageBytes: maxBytes})
+	newStoreApp(t, ts.Store, "todoapp00001")
+
+	id80 := strings.Repeat("m", 80)
+	tests := []struct {
+		name   string
+		body   string
+		header []string
+		status int
+		code   string
+		want   []string // the error message holds these
+	}{
+		{name: "empty body", body: "", status: 400, code: "invalid_json", want: []string{"empty", `"message"`}},
+		{name: "blank body", body: " \n\t ", status: 400, code: "invalid_json", want: []string{"empty"}},
+		{name: "malformed JSON", body: `{"message": "hi"`, status: 400, code: "invalid_json", want: []string{"not valid JSON", "unexpected EOF"}},
+		{name: "not an object", body: `["hi"]`, status: 400, code: "invalid_json", want: []string{"not valid JSON"}},
+		{name: "message not a string", body: `{"message": 42}`, status: 400, code: "invalid_json", want: []string{"not valid JSON", "string"}},
+		{name: "unknown field", body: `{"mesage": "Create a todo app"}`, status: 400, code: "invalid_json", want: []string{`unknown field "mesage"`}},
+		{name: "missing message", body: `{}`, status: 400, code: "message_empty", want: []string{`"message" is missing or empty`}},
+		{name: "null message", body: `{"message": null}`, status: 400, code: "message_empty", want: []string{`"message"`}},
+		{name: "blank message", body: `{"message": "  \n\t "}`, status: 400, code: "message_empty", want: []string{`"message" is missing or empty`}},
+		{name: "message too long", body: `{"message": "` + strings.Repeat("a", maxBytes+1) + `"}`, status: 400, code: "message_too_long", want: []string{"101 bytes", "at most 100"}},
+		{name: "multi-byte message too long", body: `{"message": "` + strings.Repeat("é", maxBytes/2) + `a"}`, status: 400, code: "message_too_long", want: []string{"101 bytes"}},
+		{name: "body too large", body: `{"message": "hi"}` + strings.Repeat(" ", bodyLimit), status: 400, code: "message_too_long", want: []string{"request body is larger than", "100 bytes"}},
+		{name: "message_id with spaces", body: `{"message": "hi", "message_id": "my id"}`, status: 400, code: "invalid_message_id", want: []string{`"my id"`, "letters, digits"}},
+		{name: "message_id too long", body: `{"message": "hi", "message_id": "` + id80 + `m"}`, status: 400, code: "invalid_message_id", want: []string{"longer than 80"}},
+		{name: "message_id with a slash", body: `{"message": "hi", "message_id": "a/b"}`, status: 400, code: "invalid_message_id", want: []string{`"a/b"`}},
+		{name: "idempotency key with spaces", body: `{"message": "hi"}`, header: []string{"Idempotency-Key", "my key"}, status: 400, code: "invalid_message_id", want: []string{`"my key"`}},
+		{name: "message_id differs from idempotency key", body: `{"message": "hi", "message_id": "a"}`, header: []string{"Idempotency-Key", "b"}, status: 400, code: "invalid_message_id", want: []string{"message_id", "Idempotency-Key"}},
+		{name: "two JSON values", body: `{"message": "hi"} {"message": "again"}`, status: 400, code: "invalid_json", want: []string{"more than"}},
+		{name: "trailing brace", body: `{"message": "hi"}}`, status: 400, code: "invalid_json", want: []string{"more than"}},
+		{name: "trailing garbage", body: `{"message": "hi"} x`, status: 400, code: "invalid_json", want: []string{"more than"}},
+		{name: "content type html", body: `{"message": "hi"}`, header: []string{"Content-Type", "text/html"}, status: 415, code: "unsupported_media_type", want: []string{"JSON"}},
+		{name: "content type xml", body: `{"message": "hi"}`, header: []string{"Content-Type", "application/xml"}, status: 415, code: "unsupported_media_type"},
+		{name: "content type multipart", body: `{"message": "hi"}`, header: []string{"Content-Type", "multipart/form-data; boundary=x"}, status: 415, code: "unsupported_media_type"},
+		{name: "content type unparseable", body: `{"message": "hi"}`, header: []string{"Content-Type", "json;;"}, status: 415, code: "unsupported_media_type"},
+
+		// Good requests at the edges.
+		{name: "message at the limit", body: `{"message": "` + strings.Repeat("a", maxBytes) + `"}`, status: 202},
+		{name: "multi-byte message at the limit", body: `{"message": "` + strings.Repeat("é", maxBytes/2) + `"}`, status: 202},
+		{name: "fully escaped message at the limit", body: `{"message": "` + strings.Repeat(`\u0001`, maxBytes) + `"}`, status: 202},
+		{name: "surrounding space is not counted", body: `{"message": "  ` + strings.Repeat("a", maxBytes) + `\n"}`, status: 202},
+		{name: "message_id of 80 characters", body: `{"message": "hi", "message_id": "` + id80 + `"}`, status: 202},
+		{name: "message_id equals idempotency key", body: `{"message": "hi", "message_id": "same-1"}`, header: []string{"Idempotency-Key", "same-1"}, status: 202},
+		{name: "json with charset", body: `{"message": "hi"}`, header: []string{"Content-Type", "application/json; charset=utf-8"}, status: 202},
+		{name: "no content type", body: `{"message": "hi"}`, header: []string{"Content-Type", ""}, status: 202},
+		{name: "curl -d content type", body: `{"message": "hi"}`, header: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 202},
+	}
+	endpoints := []string{"/v1/apps", "/v1/apps/todoapp00001/messages"}
+	for _, tt := range tests {
+		for _, path := range endpoints {
+			t.Run(tt.name+" "+path, func(t *testing.T) {
+				apps, sent := countApps(t, ts.Store), ts.WF.sentCount()
+				r := ts.do(t, http.MethodPost, path, tt.body, hdr(tt.header...))
+				if tt.status == http.StatusAccepted {
+					accepted(t, r)
+					return
+				}
+				msg := wantError(t, r, tt.status, tt.code)
+				wantContains(t, "message", msg, tt.want...)
+				if got := countApps(t, ts.Store); got != apps {
+					t.Errorf("apps went from %d to %d, want no new app", apps, got)
+				}
+				if got := ts.WF.sentCount(); got != sent {
+					t.Errorf("workflow messages went from %d to %d, want none sent", sent, got)
+				}
+			})
+		}
+	}
+	// No rejected request left a message behind: every stored message was accepted.
+	if got, want := len(messagesOf(t, ts.Store, "todoapp00001")), len(ts.WF.sentTo("todoapp00001")); got != want {
+		t.Errorf("app has %d stored messages, want %d, as many as the workflow accepted", got, want)
+	}
+}
+
+// TestMessageOverWorkflowLimit sets the API's limit above the workflow's: the workflow's
+// own check still answers 400, not a failed hand-over.
+func TestMessageOverWorkflowLimit(t *testing.T) {
+	t.Parallel()
+	ts := newSQLiteServer(t, api.Options{MaxMessageBytes: 64 << 10})
+	msg := wantError(t, ts.post(t, "/v1/apps", `{"message": "`+strings.Repeat("a", 40<<10)+`"}`), http.StatusBadRequest, "invalid_message")
+	wantContains(t, "message", msg, "longer than")
+	if n := countApps(t, ts.Store); n != 0 {
+		t.Errorf("got %d apps, want none", n)
+	}
+}
