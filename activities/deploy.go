@@ -109,16 +109,17 @@ func deployError(err error) error {
 		return err
 	}
 	switch cf.Kind {
+	// The message says it all; the raw response stays out of the workflow's history.
 	case cloudflare.KindAuth:
-		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareAuth, err)
+		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareAuth, nil)
 	case cloudflare.KindValidation, cloudflare.KindNotFound, cloudflare.KindConflict:
-		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareReject, err)
+		return temporal.NewNonRetryableApplicationError(cf.Error(), ErrTypeCloudflareReject, nil)
 	case cloudflare.KindRateLimited:
 		delay := cf.RetryAfter
 		if delay <= 0 {
 			delay = 30 * time.Second
 		}
-		return temporal.NewApplicationErrorWithOptions(cf.Error(), "CloudflareRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
+		return temporal.NewApplicationErrorWithOptions(cf.Error(), "CloudflareRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	}
 	return err
 }

@@ -172,7 +172,7 @@ func (st *Stack) connect(ctx context.Context, cfg config.Config, parts Parts) er
 	}
 	st.Temporal, err = client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(st.Log.With("component", "temporal")),
+		Logger: tlog.NewStructuredLogger(slog.New(quieter{st.Log.Handler(), sdkLogLevel(cfg.LogLevel)}).With("component", "temporal")),
 	})
 	if err != nil {
 		return fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
@@ -184,6 +184,30 @@ func (st *Stack) connect(ctx context.Context, cfg config.Config, parts Parts) er
 	}
 	st.Store, err = models.Open(ctx, models.Options{DatabaseURL: cfg.DatabaseURL.Reveal(), SQLitePath: cfg.SQLitePath(), Logger: st.Log})
 	return err
+}
+
+// sdkLogLevel keeps the Temporal SDK's per-worker chatter out of the log unless debugging.
+func sdkLogLevel(l slog.Level) slog.Level {
+	if l <= slog.LevelDebug {
+		return l
+	}
+	return slog.LevelWarn
+}
+
+// quieter drops records below min.
+type quieter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= q.min && q.Handler.Enabled(ctx, l)
+}
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler {
+	return quieter{q.Handler.WithAttrs(as), q.min}
+}
+func (q quieter) WithGroup(name string) slog.Handler {
+	return quieter{q.Handler.WithGroup(name), q.min}
 }
 
 // startDeployTarget starts the local edge when deploying locally, and returns the

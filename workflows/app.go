@@ -182,6 +182,9 @@ func (w *appWorkflow) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AppState, error) {
 		st := w.state
 		st.Seen = nil // bookkeeping for deduplication, not state a reader needs
+		if st.Queue == nil {
+			st.Queue = []ChatMessage{}
+		}
 		return st, nil
 	}); err != nil {
 		return err

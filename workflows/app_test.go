@@ -347,7 +347,7 @@ func TestDeployAuthErrorIsExplained(t *testing.T) {
 	if f.Outcome != activities.OutcomeFailed || f.FailedDeploymentID == "" {
 		t.Errorf("finish = %+v", f)
 	}
-	if !strings.Contains(f.Reply, "code 10000") || !strings.Contains(f.Reply, "CLOUDFLARE_API_TOKEN") {
+	if !strings.Contains(f.Reply, "code 10000") || !strings.Contains(f.Reply, "Once the token is fixed, send your message again.") {
 		t.Errorf("reply = %q", f.Reply)
 	}
 	if len(acts.deploys) != 1 {

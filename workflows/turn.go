@@ -212,7 +212,7 @@ func (w *appWorkflow) finish(ctx workflow.Context, finish activities.FinishTurnI
 func errorMessage(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return appErr.Error()
+		return appErr.Message()
 	}
 	var timeout *temporal.TimeoutError
 	if errors.As(err, &timeout) {
@@ -231,7 +231,7 @@ func advice(cause error, detail string) string {
 	if errors.As(cause, &appErr) {
 		switch appErr.Type() {
 		case activities.ErrTypeCloudflareAuth:
-			return "The Cloudflare API token was refused: check CLOUDFLARE_API_TOKEN and its permissions, then send your message again."
+			return "Once the token is fixed, send your message again."
 		case activities.ErrTypeCloudflareReject:
 			return "Cloudflare refused the request; send your message again, and if it fails the same way, tell us."
 		}
