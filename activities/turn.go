@@ -145,7 +145,14 @@ func (a *Activities) Generate(ctx context.Context, in TurnInput) (GenerateResult
 	if err != nil {
 		return GenerateResult{}, err
 	}
-	res, err := a.Generator.Generate(ctx, req, plan, func(p generate.Progress) {
+	// The pre-step path: only generators that make a version in one go have it.
+	oneShot, ok := a.Generator.(interface {
+		Generate(context.Context, generate.Request, generate.Plan, func(generate.Progress)) (generate.Result, error)
+	})
+	if !ok {
+		return GenerateResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("generate: %s works in steps", a.Generator.Name()))
+	}
+	res, err := oneShot.Generate(ctx, req, plan, func(p generate.Progress) {
 		msg := p.Message
 		if msg == "" {
 			msg = fmt.Sprintf("%s %s (%d bytes)", verb(p.Action), p.Path, p.Bytes)

@@ -5,7 +5,6 @@
 package generate
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -68,22 +67,13 @@ type Progress struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Result is the complete file set of the new version.
+// Result is the complete file set of the new version, as the offline generator makes it
+// in one go.
 type Result struct {
 	Files   []files.File `json:"files"`
 	Summary string       `json:"summary"`
 	// State is stored with the version and returned as Request.BaseState next turn.
 	State json.RawMessage `json:"state,omitempty"`
-}
-
-// Generator makes app versions from chat messages. Implementations must be safe for
-// concurrent use and deterministic enough to be retried: Generate called twice with the
-// same request and plan gives an equivalent result.
-type Generator interface {
-	// Name is shown to users, e.g. "offline generator".
-	Name() string
-	Plan(ctx context.Context, req Request) (Plan, error)
-	Generate(ctx context.Context, req Request, plan Plan, progress func(Progress)) (Result, error)
 }
 
 //go:embed all:template
