@@ -17,6 +17,18 @@ import (
 type VersionInput struct {
 	AppID     string
 	VersionID string
+	// TypeCheck runs the TypeScript checker before vite, for generators that repair
+	// their own errors: its messages are the fastest and clearest feedback.
+	TypeCheck bool
+}
+
+// storedReport is a build report as stored on the version, with the identity of the
+// files it built: a version's files change while a generator repairs them.
+type storedReport struct {
+	build.Report
+	TreeHash string   `json:"tree_hash"`
+	Stage    string   `json:"stage,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
 }
 
 // BuildResult is the outcome of a build. A build that fails because of the app's code is
@@ -39,8 +51,8 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	if err != nil {
 		return BuildResult{}, notFoundOr(err)
 	}
-	// A version's files never change, so neither does its bundle: a retry after the
-	// bundle was stored (or a restore of an old version) reuses it.
+	// The same files make the same bundle: a retry after the bundle was stored (or a
+	// restore of an old version) reuses it.
 	if res, ok := reuseBuild(v); ok {
 		return res, nil
 	}
@@ -58,12 +70,12 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("build:%s:%d", v.ID, attempt), Type: models.EventBuildStarted, VersionNumber: v.Number, Message: startMsg})
 
-	out, err := a.Builder.Build(ctx, build.Request{ID: v.ID, Files: src}, func(stage string) {
+	out, err := a.Builder.Build(ctx, build.Request{ID: v.ID, Files: src, TypeCheck: in.TypeCheck}, func(stage string) {
 		activity.RecordHeartbeat(ctx, stage)
 	})
 	var failure *build.Failure
 	if errors.As(err, &failure) {
-		report, _ := json.Marshal(map[string]any{"stage": failure.Stage, "errors": failure.Errors})
+		report, _ := json.Marshal(storedReport{TreeHash: v.TreeHash, Stage: failure.Stage, Errors: failure.Errors})
 		if err := a.Store.SaveBuild(ctx, v.ID, nil, string(report), failure.Log); err != nil {
 			return BuildResult{}, err
 		}
@@ -84,7 +96,7 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	for _, f := range out.Assets {
 		saved = append(saved, models.BuildOutputFile{File: f, GzipSize: gzip[f.Path]})
 	}
-	report, err := json.Marshal(out.Report)
+	report, err := json.Marshal(storedReport{Report: out.Report, TreeHash: v.TreeHash})
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -100,11 +112,11 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 }
 
 func reuseBuild(v models.AppVersion) (BuildResult, bool) {
-	var r build.Report
-	if err := json.Unmarshal([]byte(v.BuildReport), &r); err != nil || len(r.Files) == 0 {
+	var r storedReport
+	if err := json.Unmarshal([]byte(v.BuildReport), &r); err != nil || len(r.Files) == 0 || r.TreeHash != v.TreeHash {
 		return BuildResult{}, false
 	}
-	res := resultOf(r)
+	res := resultOf(r.Report)
 	res.Reused = true
 	return res, true
 }

@@ -89,6 +89,11 @@ type PlanResult struct {
 	Title     string
 	Changes   int
 	Generator string
+	// Repairs is how many repair rounds may follow a failed build.
+	Repairs int
+	// Steps is true for generators that work in steps (every one but the pre-step
+	// offline path of old histories).
+	Steps bool
 }
 
 // Plan asks the generator what it will do and shows the plan to the user.
@@ -99,7 +104,7 @@ func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error)
 	}
 	plan, err := a.Generator.Plan(ctx, req)
 	if err != nil {
-		return PlanResult{}, generationError("plan", err)
+		return PlanResult{}, providerError(err)
 	}
 	b, err := json.Marshal(plan)
 	if err != nil {
@@ -109,7 +114,8 @@ func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error)
 		return PlanResult{}, err
 	}
 	name := a.Generator.Name()
-	res := PlanResult{Supported: plan.Supported, Reply: plan.Reply, Summary: plan.Summary, Title: plan.Title, Changes: len(plan.Changes), Generator: name}
+	res := PlanResult{Supported: plan.Supported, Reply: plan.Reply, Summary: plan.Summary, Title: plan.Title, Changes: len(plan.Changes),
+		Generator: name, Repairs: a.Generator.Repairs(), Steps: true}
 	if plan.Supported {
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "plan:" + in.MessageID, Type: models.EventPlan, Message: plan.Summary,
 			Data: map[string]any{"generator": name, "title": plan.Title, "changes": plan.Changes, "message_id": in.MessageID}})
@@ -312,6 +318,10 @@ func nonRetryable(errType string, err error) error {
 func generationError(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	var pe *generate.ProviderError
+	if errors.As(err, &pe) {
+		return providerError(err)
 	}
 	if errors.Is(err, generate.ErrInvalidRequest) {
 		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("%s: %w", op, err))

@@ -57,6 +57,8 @@ type Plan struct {
 	Changes []Change `json:"changes,omitempty"`
 	// State is the generator's own, opaque to the pipeline; it is handed back to Generate.
 	State json.RawMessage `json:"state,omitempty"`
+	// Usage is the model use of planning, added to the version's.
+	Usage Usage `json:"usage"`
 }
 
 // Progress reports one step of generation, such as a file written.

@@ -76,11 +76,19 @@ type AppVersion struct {
 	// TreeHash identifies the file set: equal hashes, equal files.
 	TreeHash string `gorm:"size:64" json:"tree_hash"`
 	// BuildReport is the build's JSON report (each output file, sizes, durations).
-	BuildReport string    `gorm:"type:text" json:"-"`
-	BuildLog    string    `gorm:"type:text" json:"-"`
-	FileCount   int       `json:"file_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	BuildReport string `gorm:"type:text" json:"-"`
+	BuildLog    string `gorm:"type:text" json:"-"`
+	FileCount   int    `json:"file_count"`
+	// Model use while making this version (plan, steps and repairs), and the estimate of
+	// what it cost.
+	ModelCalls       int     `json:"model_calls"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+	// Repairs is how many repair rounds the version needed after failed builds.
+	Repairs   int       `json:"repairs"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Blob is content stored once by its SHA-256, shared by every file that holds it.
@@ -147,6 +155,45 @@ type Deployment struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// GenerationStep is one step of making a version (for the LLM agent: one model call and
+// its tool calls), recorded once: a retried step finds its record and is not run again.
+type GenerationStep struct {
+	AppID     string `gorm:"primaryKey;size:40" json:"-"`
+	MessageID string `gorm:"primaryKey;size:80" json:"message_id"`
+	Round     int    `gorm:"primaryKey;autoIncrement:false" json:"round"`
+	Step      int    `gorm:"primaryKey;autoIncrement:false" json:"step"`
+	VersionID string `gorm:"size:40" json:"version_id"`
+	Finished  bool   `json:"finished"`
+	Summary   string `gorm:"type:text" json:"summary,omitempty"`
+	Stopped   string `gorm:"type:text" json:"stopped,omitempty"`
+	// Notes and Changes are JSON arrays.
+	Notes            string    `gorm:"type:text" json:"-"`
+	Changes          string    `gorm:"type:text" json:"-"`
+	ModelCalls       int       `json:"model_calls"`
+	PromptTokens     int       `json:"prompt_tokens"`
+	CompletionTokens int       `json:"completion_tokens"`
+	CostUSD          float64   `json:"cost_usd"`
+	DurationMS       int64     `json:"duration_ms"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// TranscriptMessage is one message of the conversation with the model that made a
+// version, numbered 1, 2, … per chat message. It lives here, not in workflow history.
+type TranscriptMessage struct {
+	AppID     string `gorm:"primaryKey;size:40" json:"-"`
+	MessageID string `gorm:"primaryKey;size:80" json:"-"`
+	Seq       int    `gorm:"primaryKey;autoIncrement:false" json:"seq"`
+	Round     int    `json:"round"`
+	Step      int    `json:"step"`
+	Role      string `gorm:"size:20;not null" json:"role"`
+	Content   string `gorm:"type:text" json:"content,omitempty"`
+	// ToolCalls is a JSON array of {id, name, arguments}.
+	ToolCalls  string    `gorm:"type:text" json:"-"`
+	ToolCallID string    `gorm:"size:100" json:"tool_call_id,omitempty"`
+	Name       string    `gorm:"size:100" json:"name,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
 // Event is one progress event of an app, numbered 1, 2, … per app; the SSE stream's
 // event IDs are these numbers.
 type Event struct {
@@ -163,7 +210,7 @@ type Event struct {
 
 // All lists every model, for migrations.
 func All() []any {
-	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}}
+	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}, &GenerationStep{}, &TranscriptMessage{}}
 }
 
 // NewID returns a random identifier: prefix followed by 20 lower-case base32 characters
@@ -202,4 +249,12 @@ const (
 	EventLive           = "live"
 	EventTurnFailed     = "turn_failed"
 	EventReply          = "reply"
+	// EventWriting reports a file the model is writing, as it streams.
+	EventWriting = "writing"
+	// EventAgentNote is a problem told to the model and recovered from.
+	EventAgentNote = "agent_note"
+	// EventRepairStarted starts a repair round after a failed build.
+	EventRepairStarted = "repair_started"
+	// EventGenerationStopped ends a generation at a limit.
+	EventGenerationStopped = "generation_stopped"
 )

@@ -260,3 +260,57 @@ func TestMessagesAndDeployments(t *testing.T) {
 		}
 	})
 }
+
+func TestRecordStep(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		newApp(t, s, "app1")
+		base := []files.File{{Path: "index.html", Content: []byte("<html>")}, {Path: "src/App.tsx", Content: []byte("v0")}}
+		v, _, err := s.CreateVersion(ctx, models.NewVersion{ID: "v1", AppID: "app1", MessageID: "m1", Files: base})
+		storetest.Must(t, err, "create version")
+		step := func(n int, content string, msgs ...string) models.StepRecord {
+			r := models.StepRecord{
+				Step:  models.GenerationStep{AppID: "app1", MessageID: "m1", Step: n, VersionID: v.ID, ModelCalls: 1, PromptTokens: 100, CompletionTokens: 20, CostUSD: 0.001},
+				Files: files.Merge(base, []files.File{{Path: "src/App.tsx", Content: []byte(content)}}),
+			}
+			for _, m := range msgs {
+				r.Messages = append(r.Messages, models.TranscriptMessage{Role: "assistant", Content: m})
+			}
+			return r
+		}
+		_, created, err := s.RecordStep(ctx, step(1, "v1", "system", "user", "assistant 1"))
+		storetest.Must(t, err, "step 1")
+		if !created {
+			t.Fatal("step 1 not created")
+		}
+		// A retry of step 1 with other output changes nothing.
+		_, created, err = s.RecordStep(ctx, step(1, "other", "retry"))
+		storetest.Must(t, err, "step 1 again")
+		if created {
+			t.Error("step 1 recorded twice")
+		}
+		_, _, err = s.RecordStep(ctx, step(2, "v2", "assistant 2"))
+		storetest.Must(t, err, "step 2")
+
+		f, _ := s.File(ctx, v.ID, "src/App.tsx")
+		if string(f.Content) != "v2" {
+			t.Errorf("App.tsx = %q, want v2", f.Content)
+		}
+		tr, _ := s.Transcript(ctx, "app1", "m1")
+		if len(tr) != 4 || tr[3].Seq != 4 || tr[3].Content != "assistant 2" || tr[3].Step != 2 {
+			t.Errorf("transcript = %+v", tr)
+		}
+		got, _ := s.VersionByID(ctx, v.ID)
+		if got.ModelCalls != 2 || got.PromptTokens != 200 || got.CompletionTokens != 40 || got.TreeHash != files.TreeHash(step(2, "v2").Files) {
+			t.Errorf("version usage = %+v", got)
+		}
+		storetest.Must(t, s.AddUsage(ctx, v.ID, 1, 50, 5, 0.0005), "add usage")
+		got, _ = s.VersionByID(ctx, v.ID)
+		if got.ModelCalls != 3 || got.PromptTokens != 250 {
+			t.Errorf("after AddUsage = %+v", got)
+		}
+		steps, _ := s.GenerationSteps(ctx, "app1", "m1")
+		if len(steps) != 2 {
+			t.Errorf("steps = %d", len(steps))
+		}
+	})
+}

@@ -73,6 +73,7 @@ func Start(opts Options) (*Workers, error) {
 			register(w, activities.LoadAppName, a.LoadApp)
 			register(w, activities.StartTurnName, a.StartTurn)
 			register(w, activities.FinishTurnName, a.FinishTurn)
+			register(w, activities.BeginVersionName, a.BeginVersion)
 			register(w, activities.VerifyName, a.Verify)
 		case workflows.LLMTaskQueue:
 			w = sdkworker.New(opts.Client, q, sdkworker.Options{
@@ -80,6 +81,7 @@ func Start(opts Options) (*Workers, error) {
 			})
 			register(w, activities.PlanName, a.Plan)
 			register(w, activities.GenerateName, a.Generate)
+			register(w, activities.StepName, a.Step)
 		case workflows.BuildTaskQueue:
 			w = sdkworker.New(opts.Client, q, sdkworker.Options{
 				MaxConcurrentActivityExecutionSize: opts.BuildConcurrency,

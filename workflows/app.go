@@ -124,10 +124,14 @@ type AppState struct {
 
 // TurnState is the turn in progress.
 type TurnState struct {
-	MessageID string    `json:"message_id"`
-	Text      string    `json:"text"`
-	Phase     Phase     `json:"phase"`
-	Version   int       `json:"version,omitempty"`
+	MessageID string `json:"message_id"`
+	Text      string `json:"text"`
+	Phase     Phase  `json:"phase"`
+	Version   int    `json:"version,omitempty"`
+	// Round and Step say where step-based generation is: round 0 is the first attempt,
+	// 1, 2, … repair rounds after failed builds.
+	Round     int       `json:"round"`
+	Step      int       `json:"step,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 }
 

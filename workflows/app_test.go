@@ -33,7 +33,15 @@ type fakeActivities struct {
 	snapshot activities.AppSnapshot
 
 	planUnsupported bool
-	buildFails      map[int]bool // by version number
+	repairs         int          // repair rounds the generator allows
+	stepsPerRound   int          // steps before a round finishes (default 1)
+	stepStopped     string       // a limit the generator reports
+	stepErr         error        // what every step fails with
+	steps           []activities.StepInput
+	buildFails      map[int]bool // by version number: every build fails
+	buildFailRounds map[int]int  // by version number: the first n builds fail
+	builds          map[int]int
+	typeChecks      int
 	deployErr       error
 	verifyFails     map[int]bool
 	buildDelay      time.Duration
@@ -65,7 +73,37 @@ func (f *fakeActivities) Plan(ctx context.Context, in activities.TurnInput) (act
 	if f.planUnsupported {
 		return activities.PlanResult{Supported: false, Reply: "The offline generator cannot make that change."}, nil
 	}
-	return activities.PlanResult{Supported: true, Summary: "Offline generator: a todo app.", Generator: "offline generator"}, nil
+	return activities.PlanResult{Supported: true, Summary: "Offline generator: a todo app.", Generator: "offline generator", Repairs: f.repairs, Steps: true}, nil
+}
+
+func (f *fakeActivities) BeginVersion(ctx context.Context, in activities.TurnInput) (activities.GenerateResult, error) {
+	f.record("BeginVersion")
+	f.mu.Lock()
+	f.versions++
+	n := f.versions
+	f.mu.Unlock()
+	return activities.GenerateResult{VersionID: fmt.Sprintf("v%d", n), Number: n, Summary: "Planned summary."}, nil
+}
+
+func (f *fakeActivities) Step(ctx context.Context, in activities.StepInput) (activities.StepResult, error) {
+	f.record(fmt.Sprintf("Step:%d.%d", in.Round, in.Step))
+	f.mu.Lock()
+	f.steps = append(f.steps, in)
+	f.mu.Unlock()
+	if f.stepErr != nil {
+		return activities.StepResult{}, f.stepErr
+	}
+	if f.stepStopped != "" {
+		return activities.StepResult{Stopped: f.stepStopped}, nil
+	}
+	per := f.stepsPerRound
+	if per == 0 {
+		per = 1
+	}
+	if in.Step < per {
+		return activities.StepResult{Changes: 1}, nil
+	}
+	return activities.StepResult{Finished: true, Summary: fmt.Sprintf("Version %d summary.", in.Step)}, nil
 }
 
 func (f *fakeActivities) Generate(ctx context.Context, in activities.TurnInput) (activities.GenerateResult, error) {
@@ -84,7 +122,17 @@ func (f *fakeActivities) Build(ctx context.Context, in activities.VersionInput) 
 	}
 	var n int
 	fmt.Sscanf(in.VersionID, "v%d", &n)
-	if f.buildFails[n] {
+	f.mu.Lock()
+	if f.builds == nil {
+		f.builds = map[int]int{}
+	}
+	f.builds[n]++
+	attempt := f.builds[n]
+	if in.TypeCheck {
+		f.typeChecks++
+	}
+	f.mu.Unlock()
+	if f.buildFails[n] || attempt <= f.buildFailRounds[n] {
 		return activities.BuildResult{OK: false, Errors: []string{"src/App.tsx(3,7): error TS2322: Type 'string' is not assignable to type 'number'."}}, nil
 	}
 	return activities.BuildResult{OK: true, TotalSize: 200_000, TotalGzipSize: 65_000, Files: 3}, nil
@@ -142,6 +190,8 @@ func newHarness(t *testing.T, acts *fakeActivities) *harness {
 	reg(activities.StartTurnName, acts.StartTurn)
 	reg(activities.PlanName, acts.Plan)
 	reg(activities.GenerateName, acts.Generate)
+	reg(activities.BeginVersionName, acts.BeginVersion)
+	reg(activities.StepName, acts.Step)
 	reg(activities.BuildName, acts.Build)
 	reg(activities.DeployName, acts.Deploy)
 	reg(activities.VerifyName, acts.Verify)
@@ -206,7 +256,7 @@ func TestTurnRunsPhasesInOrder(t *testing.T) {
 	var st AppState
 	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
 
-	want := []string{"LoadApp", "StartTurn:m1", "Plan", "Generate", "Build", "Deploy", "Verify", "FinishTurn:live"}
+	want := []string{"LoadApp", "StartTurn:m1", "Plan", "BeginVersion", "Step:0.1", "Build", "Deploy", "Verify", "FinishTurn:live"}
 	if got := acts.Calls(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("calls = %v\nwant    %v", got, want)
 	}
@@ -221,7 +271,7 @@ func TestTurnRunsPhasesInOrder(t *testing.T) {
 		t.Errorf("state = %+v", st)
 	}
 	f := acts.finishes[0]
-	if f.Outcome != activities.OutcomeLive || f.Number != 1 || !strings.Contains(f.Reply, "Version 1 is live at http://app1-preview") {
+	if f.Outcome != activities.OutcomeLive || f.Number != 1 || !strings.Contains(f.Reply, "Version 1 summary.") || !strings.Contains(f.Reply, "Version 1 is live at http://app1-preview") {
 		t.Errorf("finish = %+v", f)
 	}
 	if d := acts.deploys[0]; d.Script != "app1-preview" || d.Environment != "preview" || d.DeploymentID == "" {
@@ -291,7 +341,7 @@ func TestSignalStartsATurn(t *testing.T) {
 		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "", Text: "no id: ignored"})
 	}, time.Second)
 	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
-	if got := acts.Calls(); len(got) != 8 || got[1] != "StartTurn:ops-1" {
+	if got := acts.Calls(); len(got) != 9 || got[1] != "StartTurn:ops-1" {
 		t.Errorf("calls = %v", got)
 	}
 }
@@ -418,7 +468,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	h2.send(time.Minute, "m1", "Create a todo app", &dup)
 	var st2 AppState
 	h2.run(next, 2*time.Minute, func(s AppState) { st2 = s })
-	if got := strings.Join(acts2.Calls(), ","); got != "StartTurn:m2,Plan,Generate,Build,Deploy,Verify,FinishTurn:live" {
+	if got := strings.Join(acts2.Calls(), ","); got != "StartTurn:m2,Plan,BeginVersion,Step:0.1,Build,Deploy,Verify,FinishTurn:live" {
 		t.Errorf("second run calls = %s", got)
 	}
 	if len(dup) != 1 || !dup[0].Duplicate {
@@ -426,6 +476,88 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	}
 	if st2.LiveVersion != 2 || st2.TurnsDone != 2 {
 		t.Errorf("second run state = %+v", st2)
+	}
+}
+
+func TestStepsRunUntilTheGeneratorFinishes(t *testing.T) {
+	acts := &fakeActivities{stepsPerRound: 3}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a recipe book", nil)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Step:0.2,Step:0.3,Build,Deploy,Verify,FinishTurn:live"
+	if got := strings.Join(acts.Calls(), ","); got != want {
+		t.Errorf("calls = %s\nwant    %s", got, want)
+	}
+	if acts.typeChecks != 0 {
+		t.Error("a generator without repairs got a type check")
+	}
+}
+
+func TestRepairRoundsFixTheBuild(t *testing.T) {
+	acts := &fakeActivities{repairs: 3, buildFailRounds: map[int]int{1: 2}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a habit tracker", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
+	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Build,Step:1.1,Build,Step:2.1,Build,Deploy,Verify,FinishTurn:live"
+	if got := strings.Join(acts.Calls(), ","); got != want {
+		t.Errorf("calls = %s\nwant    %s", got, want)
+	}
+	if acts.typeChecks != 3 {
+		t.Errorf("type checks = %d, want every build of a repairing generator", acts.typeChecks)
+	}
+	if acts.steps[1].MaxRounds != 3 {
+		t.Errorf("repair step input = %+v", acts.steps[1])
+	}
+	if st.LiveVersion != 1 {
+		t.Errorf("live version = %d", st.LiveVersion)
+	}
+}
+
+func TestRepairGivesUp(t *testing.T) {
+	acts := &fakeActivities{repairs: 2, buildFails: map[int]bool{2: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a habit tracker", nil)
+	h.send(time.Minute, "m2", "Add charts", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	if acts.builds[2] != 3 {
+		t.Errorf("version 2 built %d times, want 3 (first attempt and 2 repairs)", acts.builds[2])
+	}
+	f := acts.finishes[1]
+	if f.Outcome != activities.OutcomeFailed || !strings.Contains(f.Reply, "Version 2 still did not build after 2 attempts to fix it") ||
+		!strings.Contains(f.Reply, "TS2322") || !strings.Contains(f.Reply, "Version 1 is still live") {
+		t.Errorf("finish = %+v", f)
+	}
+	if st.LiveVersion != 1 {
+		t.Errorf("live version = %d, want 1", st.LiveVersion)
+	}
+}
+
+func TestStoppedGenerationFailsTheVersion(t *testing.T) {
+	acts := &fakeActivities{stepStopped: "the model tried to write more than 80 files"}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a thing", nil)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,FinishTurn:failed"
+	if got := strings.Join(acts.Calls(), ","); got != want {
+		t.Errorf("calls = %s, want %s", got, want)
+	}
+	if f := acts.finishes[0]; !strings.Contains(f.Reply, "I stopped writing version 1: the model tried to write more than 80 files") || !strings.Contains(f.Error, "generation stopped") {
+		t.Errorf("finish = %+v", f)
+	}
+}
+
+func TestRefusedModelKeyIsNotRetried(t *testing.T) {
+	acts := &fakeActivities{stepErr: temporal.NewNonRetryableApplicationError("the model provider refused the API key", activities.ErrTypeModelAuth, nil)}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a thing", nil)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	if n := len(acts.steps); n != 1 {
+		t.Errorf("steps = %d, want 1 (no retries)", n)
+	}
+	if f := acts.finishes[0]; !strings.Contains(f.Reply, "refused the API key") || !strings.Contains(f.Reply, "OPENAI_API_KEY") {
+		t.Errorf("reply = %q", f.Reply)
 	}
 }
 

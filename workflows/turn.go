@@ -26,13 +26,17 @@ func dbOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// generateOptions: a model call streams for minutes at most; provider outages and rate
+// limits are retried (a rate limit waits the delay the provider asks for), a refused
+// key or an unknown model is not.
 func generateOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           LLMTaskQueue,
-		StartToCloseTimeout: 5 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    3 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 8,
-			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypeGeneration}},
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypeGeneration,
+				activities.ErrTypeModelAuth, activities.ErrTypeModelNotFound, activities.ErrTypeModelRejected}},
 	})
 }
 
@@ -99,27 +103,17 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	}
 
 	w.setPhase(ctx, PhaseGenerate)
-	var gen activities.GenerateResult
-	if err := workflow.ExecuteActivity(generateOptions(ctx), activities.GenerateName, in).Get(ctx, &gen); err != nil {
-		w.fail(ctx, finish, "I could not write the app's files", err)
-		return
+	var (
+		gen   activities.GenerateResult
+		built activities.BuildResult
+		ok    bool
+	)
+	if workflow.GetVersion(ctx, changeSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		gen, built, ok = w.generateOnce(ctx, in, &finish)
+	} else {
+		gen, built, ok = w.generateInSteps(ctx, in, plan, &finish)
 	}
-	finish.VersionID, finish.Number = gen.VersionID, gen.Number
-	w.state.Current.Version = gen.Number
-	if gen.Number > w.state.LatestVersion {
-		w.state.LatestVersion = gen.Number
-	}
-
-	w.setPhase(ctx, PhaseBuild)
-	var built activities.BuildResult
-	vin := activities.VersionInput{AppID: w.state.AppID, VersionID: gen.VersionID}
-	if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, vin).Get(ctx, &built); err != nil {
-		w.fail(ctx, finish, fmt.Sprintf("I could not build version %d", gen.Number), err)
-		return
-	}
-	if !built.OK {
-		finish.Error = "build failed: " + strings.Join(built.Errors, "\n")
-		w.fail(ctx, finish, fmt.Sprintf("Version %d did not build (%s)", gen.Number, describeBuildErrors(built.Errors)), nil)
+	if !ok {
 		return
 	}
 
@@ -161,6 +155,119 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish.URL = dep.URL
 	finish.Reply = liveReply(plan, gen, built, dep.URL)
 	w.finish(ctx, finish)
+}
+
+// changeSteps is the change ID of step-based generation: runs recorded before it made a
+// version with one Generate activity.
+const changeSteps = "generate-in-steps"
+
+// generateOnce makes and builds a version with one Generate activity: the path of runs
+// recorded before generation went in steps.
+func (w *appWorkflow) generateOnce(ctx workflow.Context, in activities.TurnInput, finish *activities.FinishTurnInput) (activities.GenerateResult, activities.BuildResult, bool) {
+	var gen activities.GenerateResult
+	if err := workflow.ExecuteActivity(generateOptions(ctx), activities.GenerateName, in).Get(ctx, &gen); err != nil {
+		w.fail(ctx, *finish, "I could not write the app's files", err)
+		return gen, activities.BuildResult{}, false
+	}
+	w.versionMade(gen, finish)
+	built, ok := w.build(ctx, gen, false, finish)
+	if ok && !built.OK {
+		finish.Error = "build failed: " + strings.Join(built.Errors, "\n")
+		w.fail(ctx, *finish, fmt.Sprintf("Version %d did not build (%s)", gen.Number, describeBuildErrors(built.Errors)), nil)
+		return gen, built, false
+	}
+	return gen, built, ok
+}
+
+// maxStepsPerRound bounds a round even if a generator never says it is done (the
+// generators stop themselves well before).
+const maxStepsPerRound = 100
+
+// generateInSteps makes the version step by step (each step its own activity: one model
+// call for the LLM agent) and builds it; a failed build goes back to the generator with
+// its errors, for as many repair rounds as it allows.
+func (w *appWorkflow) generateInSteps(ctx workflow.Context, in activities.TurnInput, plan activities.PlanResult, finish *activities.FinishTurnInput) (activities.GenerateResult, activities.BuildResult, bool) {
+	var gen activities.GenerateResult
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.BeginVersionName, in).Get(ctx, &gen); err != nil {
+		w.fail(ctx, *finish, "I could not start the new version", err)
+		return gen, activities.BuildResult{}, false
+	}
+	w.versionMade(gen, finish)
+	var built activities.BuildResult
+	for round := 0; ; round++ {
+		w.setPhase(ctx, PhaseGenerate)
+		for step := 1; ; step++ {
+			w.state.Current.Round, w.state.Current.Step = round, step
+			var res activities.StepResult
+			sin := activities.StepInput{AppID: in.AppID, MessageID: in.MessageID, VersionID: gen.VersionID, BaseVersion: in.BaseVersion,
+				Round: round, Step: step, MaxRounds: plan.Repairs}
+			if err := workflow.ExecuteActivity(generateOptions(ctx), activities.StepName, sin).Get(ctx, &res); err != nil {
+				w.fail(ctx, *finish, fmt.Sprintf("I could not write version %d", gen.Number), err)
+				return gen, built, false
+			}
+			if res.Stopped != "" {
+				finish.Error = "generation stopped: " + res.Stopped
+				w.fail(ctx, *finish, fmt.Sprintf("I stopped writing version %d: %s", gen.Number, res.Stopped), nil)
+				return gen, built, false
+			}
+			if res.Finished {
+				if res.Summary != "" {
+					gen.Summary = res.Summary
+				}
+				break
+			}
+			if step >= maxStepsPerRound {
+				finish.Error = fmt.Sprintf("generation stopped: no end after %d steps", step)
+				w.fail(ctx, *finish, fmt.Sprintf("I stopped writing version %d: the generator did not finish within %d steps", gen.Number, step), nil)
+				return gen, built, false
+			}
+		}
+		var ok bool
+		if built, ok = w.build(ctx, gen, plan.Repairs > 0, finish); !ok {
+			return gen, built, false
+		}
+		if built.OK {
+			return gen, built, true
+		}
+		if round >= plan.Repairs {
+			finish.Error = "build failed: " + strings.Join(built.Errors, "\n")
+			what := fmt.Sprintf("Version %d did not build (%s)", gen.Number, describeBuildErrors(built.Errors))
+			if plan.Repairs > 0 {
+				what = fmt.Sprintf("Version %d still did not build after %d %s to fix it (%s)", gen.Number, plan.Repairs,
+					pluralWord(plan.Repairs, "attempt", "attempts"), describeBuildErrors(built.Errors))
+			}
+			w.fail(ctx, *finish, what, nil)
+			return gen, built, false
+		}
+	}
+}
+
+func (w *appWorkflow) versionMade(gen activities.GenerateResult, finish *activities.FinishTurnInput) {
+	finish.VersionID, finish.Number = gen.VersionID, gen.Number
+	w.state.Current.Version = gen.Number
+	if gen.Number > w.state.LatestVersion {
+		w.state.LatestVersion = gen.Number
+	}
+}
+
+// build builds the version; ok is false when the build could not run at all (the turn
+// has then failed).
+func (w *appWorkflow) build(ctx workflow.Context, gen activities.GenerateResult, typeCheck bool, finish *activities.FinishTurnInput) (activities.BuildResult, bool) {
+	w.setPhase(ctx, PhaseBuild)
+	var built activities.BuildResult
+	vin := activities.VersionInput{AppID: w.state.AppID, VersionID: gen.VersionID, TypeCheck: typeCheck}
+	if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, vin).Get(ctx, &built); err != nil {
+		w.fail(ctx, *finish, fmt.Sprintf("I could not build version %d", gen.Number), err)
+		return built, false
+	}
+	return built, true
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // rollback puts the previous live version back on the preview script after a deploy
@@ -232,6 +339,12 @@ func advice(cause error, detail string) string {
 		switch appErr.Type() {
 		case activities.ErrTypeCloudflareAuth:
 			return "Once the token is fixed, send your message again."
+		case activities.ErrTypeModelAuth:
+			return "Check OPENAI_API_KEY (and OPENAI_BASE_URL), then send your message again."
+		case activities.ErrTypeModelNotFound:
+			return "Check APPFORGE_MODEL against the models your provider offers, then send your message again."
+		case activities.ErrTypeModelRejected:
+			return "Try saying it differently."
 		case activities.ErrTypeCloudflareReject:
 			return "Cloudflare refused the request; send your message again, and if it fails the same way, tell us."
 		}
