@@ -241,6 +241,8 @@ func appIDFor(messageID string) string {
 // appResponse is an app as the database knows it, with the workflow's live state.
 type appResponse struct {
 	models.App
+	// Usage totals the model use of every version.
+	Usage usage               `json:"usage"`
 	State *workflows.AppState `json:"state,omitempty"`
 	// StateError says why the live state is missing (the workflow service is down, or
 	// the app's workflow has not started).
@@ -256,6 +258,14 @@ func (s *Server) getApp(c *gin.Context) {
 		return
 	}
 	resp := appResponse{App: app, Links: s.linksFor(app.ID)}
+	vs, err := s.store.Versions(ctx, app.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for _, v := range vs {
+		resp.Usage.add(v)
+	}
 	if st, err := s.wf.State(ctx, app.ID); err != nil {
 		resp.StateError = "the workflow state is not available: " + err.Error()
 	} else {
@@ -286,6 +296,21 @@ func (s *Server) listMessages(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": ms})
+}
+
+// usage is model use: calls, tokens and the estimated cost in USD.
+type usage struct {
+	ModelCalls       int     `json:"model_calls"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+}
+
+func (u *usage) add(v models.AppVersion) {
+	u.ModelCalls += v.ModelCalls
+	u.PromptTokens += v.PromptTokens
+	u.CompletionTokens += v.CompletionTokens
+	u.CostUSD += v.CostUSD
 }
 
 // versionResponse is a version with its build report.
@@ -392,6 +417,40 @@ func (s *Server) getFile(c *gin.Context) {
 	}
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Data(http.StatusOK, ct, f.Content)
+}
+
+// getTranscript returns the conversation with the model that made a version, step by
+// step: what was asked, what the model answered and which tools it called.
+func (s *Server) getTranscript(c *gin.Context) {
+	_, v, err := s.version(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	steps, err := s.store.GenerationSteps(ctx, v.AppID, v.MessageID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	msgs, err := s.store.Transcript(ctx, v.AppID, v.MessageID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	type messageOut struct {
+		models.TranscriptMessage
+		ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	}
+	out := make([]messageOut, 0, len(msgs))
+	for _, m := range msgs {
+		mo := messageOut{TranscriptMessage: m}
+		if json.Valid([]byte(m.ToolCalls)) {
+			mo.ToolCalls = json.RawMessage(m.ToolCalls)
+		}
+		out = append(out, mo)
+	}
+	c.JSON(http.StatusOK, gin.H{"version": v.Number, "generator": v.Generator, "steps": steps, "messages": out})
 }
 
 func (s *Server) listDeployments(c *gin.Context) {

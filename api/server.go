@@ -105,6 +105,7 @@ func NewServer(opts Options) *Server {
 	app.GET("/versions/:version", s.getVersion)
 	app.GET("/versions/:version/files", s.listFiles)
 	app.GET("/versions/:version/files/*path", s.getFile)
+	app.GET("/versions/:version/transcript", s.getTranscript)
 	app.GET("/deployments", s.listDeployments)
 	s.router = r
 	return s

@@ -88,6 +88,22 @@ type Config struct {
 	// DeployRatePerSecond bounds Cloudflare API calls started per second per worker.
 	DeployRatePerSecond float64
 
+	// The LLM agent: used when OPENAI_API_KEY or OPENAI_BASE_URL is set; the offline
+	// generator otherwise. Any OpenAI-compatible API works (OpenAI, OpenRouter, Ollama,
+	// vLLM).
+	OpenAIAPIKey  Secret
+	OpenAIBaseURL string
+	Model         string
+	// MaxRepairs bounds the repair rounds after a failed build (APPFORGE_MAX_REPAIRS).
+	MaxRepairs int
+	// LLMRatePerSecond bounds model calls started per second across workers
+	// (APPFORGE_LLM_RATE).
+	LLMRatePerSecond float64
+	// ModelInputPrice and ModelOutputPrice override the cost estimate, USD per million
+	// tokens (APPFORGE_MODEL_INPUT_PRICE, APPFORGE_MODEL_OUTPUT_PRICE).
+	ModelInputPrice  float64
+	ModelOutputPrice float64
+
 	// MaxMessageBytes bounds one chat message.
 	MaxMessageBytes int
 	// MaxTurnsPerRun makes the app workflow continue-as-new after this many turns.
@@ -128,6 +144,13 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		BuildTimeout:         e.duration("APPFORGE_BUILD_TIMEOUT", 2*time.Minute),
 		BuildConcurrency:     e.int("APPFORGE_BUILD_CONCURRENCY", runtime.NumCPU()),
 		DeployRatePerSecond:  e.float("APPFORGE_DEPLOY_RATE", 4),
+		OpenAIAPIKey:         Secret(e.str("OPENAI_API_KEY", "")),
+		OpenAIBaseURL:        e.str("OPENAI_BASE_URL", ""),
+		Model:                e.str("APPFORGE_MODEL", "gpt-4.1"),
+		MaxRepairs:           e.int("APPFORGE_MAX_REPAIRS", 3),
+		LLMRatePerSecond:     e.float("APPFORGE_LLM_RATE", 10),
+		ModelInputPrice:      e.price("APPFORGE_MODEL_INPUT_PRICE"),
+		ModelOutputPrice:     e.price("APPFORGE_MODEL_OUTPUT_PRICE"),
 		MaxMessageBytes:      e.int("APPFORGE_MAX_MESSAGE_BYTES", 8000),
 		MaxTurnsPerRun:       e.int("APPFORGE_MAX_TURNS_PER_RUN", 100),
 		LogFormat:            e.str("LOG_FORMAT", "text"),
@@ -153,6 +176,9 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxMessageBytes < 1 {
 		e.errs = append(e.errs, "APPFORGE_MAX_MESSAGE_BYTES: must be at least 1")
+	}
+	if c.MaxRepairs < 0 || c.MaxRepairs > 10 {
+		e.errs = append(e.errs, "APPFORGE_MAX_REPAIRS: must be between 0 and 10")
 	}
 	if c.MaxTurnsPerRun < 1 {
 		e.errs = append(e.errs, "APPFORGE_MAX_TURNS_PER_RUN: must be at least 1")
@@ -188,6 +214,9 @@ func (c Config) PublicURLFor(listenAddr string) string {
 // StartsTemporal reports whether no TEMPORAL_ADDRESS was given, so `dev` runs its own
 // Temporal dev server.
 func (c Config) StartsTemporal() bool { return c.startTemporal }
+
+// UsesLLM reports whether a model is configured (else the offline generator makes apps).
+func (c Config) UsesLLM() bool { return c.OpenAIAPIKey != "" || c.OpenAIBaseURL != "" }
 
 // UsesLocalEdge reports whether deploys go to the embedded edge (no Cloudflare token).
 func (c Config) UsesLocalEdge() bool { return c.CloudflareAPIToken == "" }
@@ -240,6 +269,20 @@ func (e *env) bool(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// price reads an optional non-negative price; 0 when unset.
+func (e *env) price(name string) float64 {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a price in USD per million tokens", name, v))
+		return 0
+	}
+	return f
 }
 
 func (e *env) float(name string, def float64) float64 {

@@ -49,7 +49,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 			t.Errorf("%s=%q: error %v, want one naming %s", name, value, err, want)
 		}
 	}
-	c, err := LoadFrom(func(k string) string { return map[string]string{"APPFORGE_BUILD_TIMEOUT": "90s", "TEMPORAL_ADDRESS": "t:7233"}[k] })
+	c, err := LoadFrom(func(k string) string {
+		return map[string]string{"APPFORGE_BUILD_TIMEOUT": "90s", "TEMPORAL_ADDRESS": "t:7233"}[k]
+	})
 	if err != nil || c.BuildTimeout != 90*time.Second || c.StartsTemporal() {
 		t.Errorf("config = %+v, %v", c, err)
 	}

@@ -126,7 +126,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 		st.workers, err = worker.Start(worker.Options{
 			Client: st.Temporal, Activities: acts, Queues: parts.WorkerQueues,
-			BuildConcurrency: cfg.BuildConcurrency, DeployRatePerSecond: cfg.DeployRatePerSecond,
+			BuildConcurrency: cfg.BuildConcurrency, DeployRatePerSecond: cfg.DeployRatePerSecond, LLMRatePerSecond: cfg.LLMRatePerSecond,
 		})
 		if err != nil {
 			return nil, err

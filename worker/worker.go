@@ -32,7 +32,8 @@ type Options struct {
 	// of the deploy queue (default 4: under Cloudflare's 1,200 requests per 5 minutes
 	// for deploys of a few calls each).
 	DeployRatePerSecond float64
-	// LLMRatePerSecond bounds generation activities started per second (default 2).
+	// LLMRatePerSecond bounds generation activities (model calls) started per second
+	// across all workers of the queue (default: no bound, for the offline generator).
 	LLMRatePerSecond float64
 }
 
