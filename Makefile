@@ -54,7 +54,8 @@ $(PLAYWRIGHT):
 
 test: tools check-node browser ## every test: unit, workflow, store (SQLite and Postgres), edge, end to end
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))"; \
+	  test -z "$$unformatted" || { echo "gofmt needed:"; echo "$$unformatted"; exit 1; }
 	$(GO) test -count=1 -timeout 40m ./...
 
 bench: tools check-node ## request-to-live-preview through the real stack, and build benchmarks

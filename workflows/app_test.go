@@ -33,10 +33,10 @@ type fakeActivities struct {
 	snapshot activities.AppSnapshot
 
 	planUnsupported bool
-	repairs         int          // repair rounds the generator allows
-	stepsPerRound   int          // steps before a round finishes (default 1)
-	stepStopped     string       // a limit the generator reports
-	stepErr         error        // what every step fails with
+	repairs         int    // repair rounds the generator allows
+	stepsPerRound   int    // steps before a round finishes (default 1)
+	stepStopped     string // a limit the generator reports
+	stepErr         error  // what every step fails with
 	steps           []activities.StepInput
 	buildFails      map[int]bool // by version number: every build fails
 	buildFailRounds map[int]int  // by version number: the first n builds fail
