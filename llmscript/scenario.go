@@ -29,9 +29,8 @@ type Scenario struct {
 	// as "add a search box"; empty for a new app. The server does not use it.
 	Base string
 	Plan Plan
-	// PlanFault, if set, is served on the plan call before the plan.
-	PlanFault *Fault
 
+	planFault  *Fault // served on the plan call before the plan, if set
 	match      matcher
 	rounds     [][]stepSpec // rounds[0]: the first attempt; rounds[r]: repair round r
 	repeatLast bool
@@ -102,6 +101,15 @@ type Fault struct {
 	CutAfter int
 }
 
+// clone copies f, so that callers cannot change the script.
+func (f *Fault) clone() *Fault {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	return &c
+}
+
 // Errors of Scenario.Answer.
 var (
 	// ErrNoStep is returned (wrapped) for a step or round the script does not have.
@@ -141,9 +149,9 @@ func (sc *Scenario) Answer(round, step int) (Answer, error) {
 	return steps[i].answer(sc.Name, round, step), nil
 }
 
-// Matches reports whether the scenario's match rule hits text and how long the hit is:
-// the longest hit among several scenarios wins.
-func (sc *Scenario) Matches(text string) (int, bool) { return sc.match.find(text) }
+// matchIn finds the scenario's request in lowered, a lower-cased text: the first hit, as
+// [start, end).
+func (sc *Scenario) matchIn(lowered string) (start, end int, ok bool) { return sc.match.find(lowered) }
 
 // PlanAnswer returns the plan as the arguments of a submit_plan tool call.
 func (sc *Scenario) PlanAnswer() Answer {
@@ -164,7 +172,7 @@ func (sc *Scenario) PlanAnswer() Answer {
 			Arguments: strings.TrimSuffix(buf.String(), "\n"),
 		}},
 		FinishReason: "tool_calls",
-		Fault:        sc.PlanFault,
+		Fault:        sc.planFault.clone(),
 	}
 }
 
@@ -177,18 +185,24 @@ type matcher struct {
 	re       *regexp.Regexp
 }
 
-func (m matcher) find(text string) (int, bool) {
+// find returns the first hit of the rule in text, which is lower case (regular
+// expressions are compiled case-insensitive, so they match it as they would the original).
+func (m matcher) find(text string) (start, end int, ok bool) {
 	if m.re != nil {
 		loc := m.re.FindStringIndex(text)
 		if loc == nil {
-			return 0, false
+			return 0, 0, false
 		}
-		return loc[1] - loc[0], true
+		return loc[0], loc[1], true
 	}
-	if m.contains == "" || !strings.Contains(strings.ToLower(text), m.contains) {
-		return 0, false
+	if m.contains == "" {
+		return 0, 0, false
 	}
-	return len(m.contains), true
+	i := strings.Index(text, m.contains)
+	if i < 0 {
+		return 0, 0, false
+	}
+	return i, i + len(m.contains), true
 }
 
 func (m matcher) String() string {
@@ -232,7 +246,7 @@ const (
 )
 
 func (s stepSpec) answer(scenario string, round, step int) Answer {
-	a := Answer{Content: s.content, Fault: s.fault, FinishReason: s.finishReason}
+	a := Answer{Content: s.content, Fault: s.fault.clone(), FinishReason: s.finishReason}
 	n := 0
 	for _, c := range s.calls {
 		reps := max(c.repeat, 1)
@@ -318,7 +332,6 @@ func LoadScenarios(fsys fs.FS) ([]Scenario, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("llmscript: no */%s found", ScenarioFile)
 	}
-	sort.Strings(paths)
 	out := make([]Scenario, 0, len(paths))
 	byName := make(map[string]bool, len(paths))
 	for _, p := range paths {
@@ -329,6 +342,7 @@ func LoadScenarios(fsys fs.FS) ([]Scenario, error) {
 		byName[sc.Name] = true
 		out = append(out, sc)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	for _, sc := range out {
 		if sc.Base != "" && !byName[sc.Base] {
 			return nil, fmt.Errorf("llmscript: scenario %s: base %q is not a scenario", sc.Name, sc.Base)
@@ -357,7 +371,8 @@ type matchJSON struct {
 }
 
 type stepJSON struct {
-	Note         string     `json:"note"` // documentation only
+	Note         string     `json:"note"`   // documentation only
+	Repeat       int        `json:"repeat"` // the step fills this many step indices in a row
 	Content      string     `json:"content"`
 	ToolCalls    []callJSON `json:"tool_calls"`
 	FinishReason string     `json:"finish_reason"`
@@ -484,7 +499,7 @@ func loadScenario(fsys fs.FS, file string) (Scenario, error) {
 		sc.match.contains = strings.ToLower(j.Match.Contains)
 	}
 	if j.Request != "" {
-		if _, ok := sc.match.find(j.Request); !ok {
+		if _, _, ok := sc.match.find(strings.ToLower(j.Request)); !ok {
 			return Scenario{}, fmt.Errorf("its match rule (%s) does not match its own request %q", sc.match, j.Request)
 		}
 	}
@@ -500,7 +515,7 @@ func loadScenario(fsys fs.FS, file string) (Scenario, error) {
 			return Scenario{}, fmt.Errorf("plan: %s: action %q is not create, modify or delete", f.Path, f.Action)
 		}
 	}
-	if sc.PlanFault, err = j.PlanFault.resolve(); err != nil {
+	if sc.planFault, err = j.PlanFault.resolve(); err != nil {
 		return Scenario{}, fmt.Errorf("plan_fault: %w", err)
 	}
 	if !sc.Plan.IsWebApp && (len(j.Steps) > 0 || len(j.Repairs) > 0) {
@@ -523,7 +538,12 @@ func loadScenario(fsys fs.FS, file string) (Scenario, error) {
 			if err != nil {
 				return Scenario{}, fmt.Errorf("round %d step %d: %w", r, i, err)
 			}
-			round = append(round, spec)
+			if s.Repeat < 0 || s.Repeat > 1000 {
+				return Scenario{}, fmt.Errorf("round %d step %d: repeat %d is not between 0 and 1000", r, i, s.Repeat)
+			}
+			for range max(s.Repeat, 1) {
+				round = append(round, spec)
+			}
 		}
 		sc.rounds = append(sc.rounds, round)
 	}

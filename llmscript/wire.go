@@ -31,11 +31,11 @@ type tool struct {
 }
 
 type message struct {
-	Role       string          `json:"role"`
-	Content    messageContent  `json:"content"`
-	ToolCalls  []wireToolCall  `json:"tool_calls,omitempty"`
-	ToolCallID string          `json:"tool_call_id,omitempty"`
-	Name       string          `json:"name,omitempty"`
+	Role       string         `json:"role"`
+	Content    messageContent `json:"content"`
+	ToolCalls  []wireToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string         `json:"tool_call_id,omitempty"`
+	Name       string         `json:"name,omitempty"`
 }
 
 // messageContent is a message's text: OpenAI takes a string or an array of parts.
