@@ -30,6 +30,7 @@ import (
 	"github.com/appforge/appforge/edge"
 	"github.com/appforge/appforge/files"
 	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/generate/agent"
 	"github.com/appforge/appforge/models"
 	"github.com/appforge/appforge/verify"
 	"github.com/appforge/appforge/worker"
@@ -57,6 +58,9 @@ type Stack struct {
 	Store    *models.Store
 	Temporal client.Client
 	Builder  *build.Builder
+	// Generator makes the apps: the LLM agent when a model is configured, else the
+	// offline generator.
+	Generator generate.Generator
 
 	DevServer *DevServer
 	// EdgeURL is the local edge's base URL (API under /client/v4), when it runs here.
@@ -120,8 +124,13 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			return nil, err
 		}
 		st.warmDeps(log)
+		gen, err := newGenerator(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		st.Generator = gen
 		acts := &activities.Activities{
-			Store: st.Store, Generator: generate.NewOffline(), Builder: st.Builder, Deployer: deployer,
+			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer,
 			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Logger: log.With("component", "activities"),
 		}
 		st.workers, err = worker.Start(worker.Options{
@@ -155,6 +164,20 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		go st.api.RedeliverLoop(loopCtx, 30*time.Second)
 	}
 	return st, nil
+}
+
+// newGenerator picks the generator: the LLM agent when a model is configured.
+func newGenerator(cfg config.Config, log *slog.Logger) (generate.Generator, error) {
+	if !cfg.UsesLLM() {
+		return generate.NewOffline(), nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 3 * time.Minute
+	return agent.New(agent.Config{
+		APIKey: cfg.OpenAIAPIKey.Reveal(), BaseURL: cfg.OpenAIBaseURL, Model: cfg.Model,
+		HTTPClient: &http.Client{Transport: tr}, Repairs: cfg.MaxRepairs,
+		InputPrice: cfg.ModelInputPrice, OutputPrice: cfg.ModelOutputPrice, Logger: log.With("component", "agent"),
+	})
 }
 
 // connect starts the Temporal dev server if asked, connects to Temporal and opens the
