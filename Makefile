@@ -58,8 +58,9 @@ test: tools check-node browser ## every test: unit, workflow, store (SQLite and 
 	  test -z "$$unformatted" || { echo "gofmt needed:"; echo "$$unformatted"; exit 1; }
 	$(GO) test -count=1 -timeout 40m ./...
 
-bench: tools check-node ## request-to-live-preview through the real stack, and build benchmarks
+bench: tools check-node ## request-to-live-preview through the real stack, offline and with the scripted LLM
 	$(GO) run ./bench -n 10
+	$(GO) run ./bench -n 5 -llm
 
 vet:
 	$(GO) vet ./...

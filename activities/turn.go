@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -102,10 +103,12 @@ func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error)
 	if err != nil {
 		return PlanResult{}, err
 	}
+	started := time.Now()
 	plan, err := a.Generator.Plan(ctx, req)
 	if err != nil {
 		return PlanResult{}, providerError(err)
 	}
+	took := time.Since(started)
 	b, err := json.Marshal(plan)
 	if err != nil {
 		return PlanResult{}, err
@@ -118,7 +121,8 @@ func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error)
 		Generator: name, Repairs: a.Generator.Repairs(), Steps: true}
 	if plan.Supported {
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "plan:" + in.MessageID, Type: models.EventPlan, Message: plan.Summary,
-			Data: map[string]any{"generator": name, "title": plan.Title, "changes": plan.Changes, "message_id": in.MessageID}})
+			Data: map[string]any{"generator": name, "title": plan.Title, "changes": plan.Changes, "message_id": in.MessageID,
+				"duration_ms": took.Milliseconds(), "usage": plan.Usage}})
 	}
 	return res, nil
 }

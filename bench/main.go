@@ -6,6 +6,8 @@
 //
 //	go run ./bench -n 10              # SQLite, the embedded default
 //	go run ./bench -n 10 -db postgres # a fresh Postgres database (APPFORGE_TEST_POSTGRES_URL)
+//	go run ./bench -n 5 -llm          # the LLM agent against the scripted server: model calls,
+//	                                  # tokens, and the pipeline time around the model
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,6 +33,7 @@ import (
 
 	"github.com/appforge/appforge/apiclient"
 	"github.com/appforge/appforge/config"
+	"github.com/appforge/appforge/llmscript"
 	"github.com/appforge/appforge/stack"
 	"github.com/appforge/appforge/verify"
 )
@@ -46,8 +50,9 @@ func main() {
 	n := flag.Int("n", 10, "apps to create (each also gets one change)")
 	db := flag.String("db", "sqlite", "database: sqlite or postgres")
 	verbose := flag.Bool("v", false, "log the stack")
+	llm := flag.Bool("llm", false, "generate with the LLM agent against the scripted OpenAI-compatible server (llmscript)")
 	flag.Parse()
-	if err := run(*n, *db, *verbose); err != nil {
+	if err := run(*n, *db, *verbose, *llm); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -55,9 +60,14 @@ func main() {
 
 type sample struct {
 	total, build, vite, deploy, verify, beforeBuild, toDeploy, toLive time.Duration
+	// model is the time spent in model calls (plan and steps); the rest of total is the
+	// pipeline around the model.
+	model                                 time.Duration
+	calls, promptTokens, completionTokens int
+	costUSD                               float64
 }
 
-func run(n int, db string, verbose bool) error {
+func run(n int, db string, verbose, llm bool) error {
 	dir, err := os.MkdirTemp("", "appforge-bench-")
 	if err != nil {
 		return err
@@ -82,6 +92,22 @@ func run(n int, db string, verbose bool) error {
 	} else if db != "sqlite" {
 		return fmt.Errorf("-db must be sqlite or postgres, not %q", db)
 	}
+	if llm {
+		srv, err := llmscript.New(llmscript.Options{Scenarios: llmscript.Builtin()})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: srv.Handler()}
+		go hs.Serve(ln)
+		defer hs.Close()
+		vars["OPENAI_BASE_URL"] = "http://" + ln.Addr().String() + "/v1"
+		vars["OPENAI_API_KEY"] = "bench"
+		vars["APPFORGE_MODEL"] = "scripted"
+	}
 	cfg, err := config.LoadFrom(func(k string) string { return vars[k] })
 	if err != nil {
 		return err
@@ -103,6 +129,9 @@ func run(n int, db string, verbose bool) error {
 	fmt.Printf("stack up in %s (Temporal dev server, %s, local edge, workers, API)\n", time.Since(startAt).Round(time.Millisecond), db)
 
 	c := &apiclient.Client{BaseURL: st.APIURL}
+	if llm {
+		return runScripted(ctx, c, n, db)
+	}
 	site := verify.NewHTTPClient(30*time.Second, "")
 	var created, changed []sample
 	for i := 0; i < n; i++ {
@@ -189,7 +218,91 @@ func turn(ctx context.Context, c *apiclient.Client, appID, msg string, after int
 	s.verify = at["verified"].Sub(at["deployed"])
 	s.toDeploy = at["deploy_started"].Sub(at["build_finished"])
 	s.toLive = end.Received.Sub(at["verified"])
+	for _, ev := range evs {
+		if ev.Type == "plan" {
+			s.model += msField(ev, "duration_ms")
+		}
+	}
+	if err := modelUse(ctx, c, sent.AppID, end.Version, &s); err != nil {
+		return sample{}, "", 0, err
+	}
 	return s, sent.AppID, end.Seq, nil
+}
+
+// modelUse adds the version's model calls, tokens, cost and step time to s.
+func modelUse(ctx context.Context, c *apiclient.Client, appID string, version int, s *sample) error {
+	var v struct {
+		Version struct {
+			ModelCalls       int     `json:"model_calls"`
+			PromptTokens     int     `json:"prompt_tokens"`
+			CompletionTokens int     `json:"completion_tokens"`
+			CostUSD          float64 `json:"cost_usd"`
+		} `json:"version"`
+	}
+	if _, err := c.Do(ctx, "GET", fmt.Sprintf("/v1/apps/%s/versions/%d", appID, version), nil, &v); err != nil {
+		return err
+	}
+	s.calls, s.promptTokens, s.completionTokens, s.costUSD = v.Version.ModelCalls, v.Version.PromptTokens, v.Version.CompletionTokens, v.Version.CostUSD
+	var tr struct {
+		Steps []struct {
+			DurationMS int64 `json:"duration_ms"`
+		} `json:"steps"`
+	}
+	if _, err := c.Do(ctx, "GET", fmt.Sprintf("/v1/apps/%s/versions/%d/transcript", appID, version), nil, &tr); err != nil {
+		return err
+	}
+	for _, st := range tr.Steps {
+		s.model += time.Duration(st.DurationMS) * time.Millisecond
+	}
+	return nil
+}
+
+// runScripted sends the scripted scenarios through the LLM agent: a new multi-component
+// app, a follow-up change, and an app whose first attempt does not type-check.
+func runScripted(ctx context.Context, c *apiclient.Client, n int, db string) error {
+	type scenario struct {
+		name     string
+		create   string
+		followUp string
+	}
+	scenarios := []scenario{
+		{"recipe book (create, 11 files)", "Create a recipe book where I can add recipes with ingredients and search them", ""},
+		{"add a search box (follow-up)", "Create a recipe book where I can add recipes with ingredients", "add a search box"},
+		{"habit tracker (1 repair round)", "Create a habit tracker", ""},
+	}
+	results := map[string][]sample{}
+	for i := 0; i < n; i++ {
+		for _, sc := range scenarios {
+			s, appID, last, err := turn(ctx, c, "", sc.create, 0)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			if sc.followUp != "" {
+				if s, _, _, err = turn(ctx, c, appID, sc.followUp, last); err != nil {
+					return fmt.Errorf("%s: %w", sc.name, err)
+				}
+			}
+			results[sc.name] = append(results[sc.name], s)
+		}
+		fmt.Printf("  round %d done\n", i+1)
+	}
+	fmt.Printf("\n%d runs of each scripted scenario, %s, LLM agent via go-openai against llmscript, %d cores, %s\n\n", n, db, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("%-32s %6s %8s %8s %10s %10s %10s %10s\n", "scenario", "calls", "prompt", "output", "total", "model", "pipeline", "p95 pipe")
+	for _, sc := range scenarios {
+		xs := results[sc.name]
+		totals, models, pipes := make([]time.Duration, len(xs)), make([]time.Duration, len(xs)), make([]time.Duration, len(xs))
+		for i, x := range xs {
+			totals[i], models[i], pipes[i] = x.total, x.model, x.total-x.model
+		}
+		for _, ds := range [][]time.Duration{totals, models, pipes} {
+			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		}
+		x := xs[0]
+		fmt.Printf("%-32s %6d %8d %8d %10s %10s %10s %10s\n", sc.name, x.calls, x.promptTokens, x.completionTokens,
+			ms(pct(totals, 50)), ms(pct(models, 50)), ms(pct(pipes, 50)), ms(pct(pipes, 95)))
+	}
+	fmt.Println("\ntotal: request to live preview (median); model: time in model calls; pipeline: total minus model time")
+	return nil
 }
 
 func previewURL(ctx context.Context, c *apiclient.Client, appID string) string {
