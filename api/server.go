@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/secrets"
 	"github.com/appforge/appforge/workflows"
 )
 
@@ -33,6 +34,8 @@ type Options struct {
 	Workflows Workflows
 	// Ready reports whether the workflow service answers, for /readyz; nil means always.
 	Ready func(ctx context.Context) error
+	// Secrets seals secret values; nil means the secrets endpoints answer 503.
+	Secrets *secrets.Box
 	// MaxMessageBytes bounds a chat message (default 8000).
 	MaxMessageBytes int
 	// PublicURL is the API's own URL, for links in responses.
@@ -107,6 +110,9 @@ func NewServer(opts Options) *Server {
 	app.GET("/versions/:version/files/*path", s.getFile)
 	app.GET("/versions/:version/transcript", s.getTranscript)
 	app.GET("/deployments", s.listDeployments)
+	app.GET("/environments/:env/secrets", s.listSecrets)
+	app.PUT("/environments/:env/secrets/:name", s.putSecret)
+	app.DELETE("/environments/:env/secrets/:name", s.deleteSecret)
 	s.router = r
 	return s
 }

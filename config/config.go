@@ -104,6 +104,10 @@ type Config struct {
 	ModelInputPrice  float64
 	ModelOutputPrice float64
 
+	// SecretKey seals app secrets at rest (AES-256-GCM), base64 or hex of 32 bytes
+	// (APPFORGE_SECRET_KEY); empty means a key file made once in DataDir.
+	SecretKey Secret
+
 	// MaxMessageBytes bounds one chat message.
 	MaxMessageBytes int
 	// MaxTurnsPerRun makes the app workflow continue-as-new after this many turns.
@@ -151,6 +155,7 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		LLMRatePerSecond:     e.float("APPFORGE_LLM_RATE", 10),
 		ModelInputPrice:      e.price("APPFORGE_MODEL_INPUT_PRICE"),
 		ModelOutputPrice:     e.price("APPFORGE_MODEL_OUTPUT_PRICE"),
+		SecretKey:            Secret(e.str("APPFORGE_SECRET_KEY", "")),
 		MaxMessageBytes:      e.int("APPFORGE_MAX_MESSAGE_BYTES", 8000),
 		MaxTurnsPerRun:       e.int("APPFORGE_MAX_TURNS_PER_RUN", 100),
 		LogFormat:            e.str("LOG_FORMAT", "text"),
@@ -220,6 +225,9 @@ func (c Config) UsesLLM() bool { return c.OpenAIAPIKey != "" || c.OpenAIBaseURL 
 
 // UsesLocalEdge reports whether deploys go to the embedded edge (no Cloudflare token).
 func (c Config) UsesLocalEdge() bool { return c.CloudflareAPIToken == "" }
+
+// SecretKeyPath is the key file used when APPFORGE_SECRET_KEY is empty.
+func (c Config) SecretKeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
 
 // SQLitePath is the embedded database file used when DatabaseURL is empty.
 func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "appforge.db") }

@@ -155,6 +155,24 @@ type Deployment struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// Secret is one secret of an app's environment. The value is sealed (AES-GCM) and only
+// opened to send it to Cloudflare; the API lists names, never values.
+type Secret struct {
+	AppID       string `gorm:"primaryKey;size:40" json:"-"`
+	Environment string `gorm:"primaryKey;size:20" json:"environment"`
+	Name        string `gorm:"primaryKey;size:64" json:"name"`
+	Sealed      []byte `json:"-"`
+	KeyID       string `gorm:"size:16" json:"-"`
+	// Revision counts changes; SyncedRevision is the one the environment's script has.
+	Revision       int `json:"-"`
+	SyncedRevision int `json:"-"`
+	// Deleted marks a secret to remove from the script; the row goes once it is.
+	Deleted   bool       `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	SyncedAt  *time.Time `json:"synced_at,omitempty"`
+}
+
 // GenerationStep is one step of making a version (for the LLM agent: one model call and
 // its tool calls), recorded once: a retried step finds its record and is not run again.
 type GenerationStep struct {
@@ -210,7 +228,7 @@ type Event struct {
 
 // All lists every model, for migrations.
 func All() []any {
-	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}, &GenerationStep{}, &TranscriptMessage{}}
+	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}, &GenerationStep{}, &TranscriptMessage{}, &Secret{}}
 }
 
 // NewID returns a random identifier: prefix followed by 20 lower-case base32 characters

@@ -32,6 +32,7 @@ import (
 	"github.com/appforge/appforge/generate"
 	"github.com/appforge/appforge/generate/agent"
 	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/secrets"
 	"github.com/appforge/appforge/verify"
 	"github.com/appforge/appforge/worker"
 	"github.com/appforge/appforge/workflows"
@@ -58,6 +59,8 @@ type Stack struct {
 	Store    *models.Store
 	Temporal client.Client
 	Builder  *build.Builder
+	// Secrets seals app secrets at rest.
+	Secrets *secrets.Box
 	// Generator makes the apps: the LLM agent when a model is configured, else the
 	// offline generator.
 	Generator generate.Generator
@@ -142,6 +145,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}
 
+	if parts.API || parts.Workers {
+		if st.Secrets, err = secretBox(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	if parts.API {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
@@ -155,7 +163,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
 			},
-			MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
+			Secrets: st.Secrets, MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			Logger: log.With("component", "api"),
 		})
 		st.APIURL = "http://" + st.serve(ln, st.api.Handler())
@@ -164,6 +172,25 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		go st.api.RedeliverLoop(loopCtx, 30*time.Second)
 	}
 	return st, nil
+}
+
+// secretBox makes the box that seals app secrets, from APPFORGE_SECRET_KEY or a key file
+// made once in the data folder.
+func secretBox(cfg config.Config, log *slog.Logger) (*secrets.Box, error) {
+	var key []byte
+	var err error
+	if cfg.SecretKey != "" {
+		key, err = secrets.ParseKey(cfg.SecretKey.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("APPFORGE_SECRET_KEY: %w", err)
+		}
+	} else {
+		if key, err = secrets.LoadOrCreateKeyFile(cfg.SecretKeyPath()); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
+		log.Debug("secrets sealed with the key file", "path", cfg.SecretKeyPath())
+	}
+	return secrets.NewBox(key)
 }
 
 // newGenerator picks the generator: the LLM agent when a model is configured.

@@ -63,6 +63,12 @@ const (
 	PhaseVerify   Phase = "verify"
 )
 
+// Environments, as models names them.
+const (
+	EnvPreview    = "preview"
+	EnvProduction = "production"
+)
+
 // MaxMessageBytes is the largest chat message the workflow accepts; the API enforces
 // its own, usually smaller, configured limit first.
 const MaxMessageBytes = 32 << 10
@@ -74,11 +80,31 @@ const MaxMessageIDLength = 80
 // continue-as-new.
 const seenLimit = 500
 
-// ChatMessage is a message for the app, by update or signal.
+// ChatMessage is a message for the app, by update or signal: a chat message (Text), or
+// an operation (Command) queued like one, so that it runs between turns.
 type ChatMessage struct {
 	ID   string `json:"id"`
-	Text string `json:"text"`
+	Text string `json:"text,omitempty"`
+	// Command is one of the Command* operations; empty for a chat message.
+	Command     string `json:"command,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Version     int    `json:"version,omitempty"`
 }
+
+// Operations queued as messages.
+const (
+	// CommandPublish deploys a built version (Version, else the live preview) to
+	// production, reusing its bundle.
+	CommandPublish = "publish"
+	// CommandRollback puts the environment's previous healthy deployment back.
+	CommandRollback = "rollback"
+	// CommandRestore makes a new version from an old one's files (Version) and deploys it.
+	CommandRestore = "restore"
+	// CommandSyncSecrets sends the environment's changed secrets to its script.
+	CommandSyncSecrets = "sync_secrets"
+)
+
+var commands = map[string]bool{CommandPublish: true, CommandRollback: true, CommandRestore: true, CommandSyncSecrets: true}
 
 // SendResult answers UpdateSendMessage.
 type SendResult struct {
@@ -142,8 +168,14 @@ func ValidateMessage(m ChatMessage) error {
 		return errors.New("message id is empty")
 	case len(m.ID) > MaxMessageIDLength:
 		return fmt.Errorf("message id is longer than %d characters", MaxMessageIDLength)
-	case strings.TrimSpace(m.Text) == "":
+	case m.Command != "" && !commands[m.Command]:
+		return fmt.Errorf("unknown command %q", m.Command)
+	case m.Command == "" && strings.TrimSpace(m.Text) == "":
 		return errors.New("message is empty")
+	case m.Environment != "" && m.Environment != EnvPreview && m.Environment != EnvProduction:
+		return fmt.Errorf("environment %q is not preview or production", m.Environment)
+	case m.Version < 0:
+		return errors.New("version must be positive")
 	case len(m.Text) > MaxMessageBytes:
 		return fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
 	}

@@ -1,0 +1,76 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// PutSecret stores a sealed value, replacing the secret's value if it exists.
+func (s *Store) PutSecret(ctx context.Context, appID, env, name string, sealed []byte, keyID string) (Secret, error) {
+	var out Secret
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ? AND environment = ? AND name = ?", appID, env, name).First(&out).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			out = Secret{AppID: appID, Environment: env, Name: name, Sealed: sealed, KeyID: keyID, Revision: 1}
+			return tx.Create(&out).Error
+		case err != nil:
+			return err
+		}
+		out.Sealed, out.KeyID, out.Revision, out.Deleted = sealed, keyID, out.Revision+1, false
+		return tx.Save(&out).Error
+	})
+	if err != nil {
+		return Secret{}, fmt.Errorf("put secret %s of app %s: %w", name, appID, err)
+	}
+	return out, nil
+}
+
+// Secrets lists an environment's secrets by name (deleted ones waiting to be removed
+// from the script included when withDeleted).
+func (s *Store) Secrets(ctx context.Context, appID, env string, withDeleted bool) ([]Secret, error) {
+	q := s.db.WithContext(ctx).Where("app_id = ? AND environment = ?", appID, env)
+	if !withDeleted {
+		q = q.Where("deleted = ?", false)
+	}
+	var out []Secret
+	err := q.Order("name").Find(&out).Error
+	return out, err
+}
+
+// DeleteSecret marks a secret for removal from the script; ErrNotFound if there is none.
+func (s *Store) DeleteSecret(ctx context.Context, appID, env, name string) error {
+	res := s.db.WithContext(ctx).Model(&Secret{}).Where("app_id = ? AND environment = ? AND name = ? AND deleted = ?", appID, env, name, false).
+		Updates(map[string]any{"deleted": true, "revision": gorm.Expr("revision + 1")})
+	if res.Error != nil {
+		return fmt.Errorf("delete secret %s: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("secret %s of %s: %w", name, env, ErrNotFound)
+	}
+	return nil
+}
+
+// SecretSynced records that the script has the secret at revision (or, for a deleted
+// secret, no longer has it: the row goes).
+func (s *Store) SecretSynced(ctx context.Context, sec Secret, revision int) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var cur Secret
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ? AND environment = ? AND name = ?", sec.AppID, sec.Environment, sec.Name).First(&cur).Error; err != nil {
+			return notFound(err, "secret "+sec.Name)
+		}
+		if cur.Revision != revision {
+			return nil // changed again meanwhile: the next sync sends the new revision
+		}
+		if cur.Deleted {
+			return tx.Delete(&cur).Error
+		}
+		now := time.Now().UTC()
+		return tx.Model(&cur).Updates(map[string]any{"synced_revision": revision, "synced_at": now}).Error
+	})
+}
