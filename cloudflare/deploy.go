@@ -1,7 +1,7 @@
 // Package cloudflare deploys built apps to Cloudflare Workers as static assets, on
-// cloudflare-go v6, and classifies Cloudflare's errors once, at this boundary. The
-// same code deploys to Cloudflare and to the local edge (package edge), which speaks
-// the same API.
+// cloudflare-go v6, manages their secrets, and classifies Cloudflare's errors once,
+// at this boundary. The same code deploys to Cloudflare and to the local edge
+// (package edge), which speaks the same API.
 package cloudflare
 
 import (
@@ -141,11 +141,17 @@ func warmSDKEncoders() {
 					Redirects:        cf.F("r"),
 				}),
 			}),
+			KeepBindings: cf.F(keptBindings),
 		}),
 	}
 	_, _, _ = put.MarshalMultipart()
 	_ = put.URLQuery()
 	_, _ = workers.ScriptSubdomainNewParams{AccountID: acct, Enabled: cf.F(true)}.MarshalJSON()
+	_, _ = workers.ScriptSecretUpdateParams{AccountID: acct, Body: workers.ScriptSecretUpdateParamsBodyWorkersBindingKindSecretText{
+		Name: cf.F("WARM"), Text: cf.F("warm"),
+		Type: cf.F(workers.ScriptSecretUpdateParamsBodyWorkersBindingKindSecretTextTypeSecretText),
+	}}.MarshalJSON()
+	_ = workers.ScriptDeleteParams{AccountID: acct}.URLQuery()
 }
 
 // DeployRequest is one deploy of a bundle.
@@ -154,9 +160,12 @@ type DeployRequest struct {
 	Script string
 	// Assets is the bundle, paths relative to the site root ("index.html",
 	// "assets/index-x.js"). A root _headers or _redirects file travels as assets
-	// configuration, as wrangler sends it.
+	// configuration (metadata.assets.config._headers and ._redirects), as wrangler
+	// sends it; Cloudflare applies them and does not serve them.
 	Assets []files.File
-	// NotFoundHandling is "single-page-application" (default), "404-page" or "none".
+	// NotFoundHandling is "single-page-application", "404-page" or "none". Empty
+	// means "404-page" when the bundle has a 404.html at its root, else
+	// "single-page-application".
 	NotFoundHandling string
 }
 
@@ -188,9 +197,16 @@ var scriptNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$
 
 // Deploy publishes req.Assets as the assets-only Worker req.Script and enables it on
 // the account's workers.dev subdomain. It uploads only the files Cloudflare does not
-// already hold, and updates an existing script in place, so running it twice leaves
-// one script serving the bundle and the second run uploads nothing. progress, if not
-// nil, receives short human-readable steps (activities heartbeat with them).
+// already hold, and updates an existing script in place, keeping its secrets
+// (keep_bindings secret_text and secret_key).
+//
+// Deploy is idempotent, also under crashes: everything is keyed by the script name
+// and content hashes, every run starts its own upload session (an expired session or
+// token of a crashed run is never reused; one that expires during the run is replaced
+// once), and the script is replaced in one call. A run interrupted at any point and
+// run again leaves one script serving the bundle, and uploads only what is missing.
+// progress, if not nil, receives short human-readable steps (activities heartbeat
+// with them).
 //
 // Errors are *Error, classified: see Kind.
 func (d *Deployer) Deploy(ctx context.Context, req DeployRequest, progress func(msg string)) (res DeployResult, err error) {
@@ -206,11 +222,7 @@ func (d *Deployer) Deploy(ctx context.Context, req DeployRequest, progress func(
 	defer func() { res.Calls = run.calls }()
 
 	progress(fmt.Sprintf("Checking %d files against Cloudflare", len(b.manifest)))
-	sess, err := run.uploadSession(req.Script, b)
-	if err != nil {
-		return res, err
-	}
-	completion, err := run.uploadBuckets(req.Script, b, sess, progress, &res)
+	completion, err := run.uploadAssets(req.Script, b, progress, &res)
 	if err != nil {
 		return res, err
 	}
@@ -258,6 +270,11 @@ func prepare(req DeployRequest) (*bundle, error) {
 	switch b.notFoundHandling {
 	case "":
 		b.notFoundHandling = NotFoundSPA
+		for _, f := range req.Assets {
+			if p, err := files.CleanPath(f.Path); err == nil && p == "404.html" {
+				b.notFoundHandling = NotFound404Page
+			}
+		}
 	case NotFoundSPA, NotFound404Page, NotFoundNone:
 	default:
 		return nil, fmt.Errorf("not-found handling %q is not %s, %s or %s", req.NotFoundHandling, NotFoundSPA, NotFound404Page, NotFoundNone)
@@ -322,11 +339,43 @@ func (d *Deployer) classify(op string, err error, resp *http.Response) *Error {
 	e := classify(op, err, resp)
 	if d.token != "" && strings.Contains(e.Message, d.token) {
 		c := *e
-		c.Message = strings.ReplaceAll(c.Message, d.token, "[redacted]")
+		c.Message = redact(c.Message, d.token)
 		return &c
 	}
 	return e
 }
+
+// uploadAssets runs an upload session and returns its completion token. Every
+// Deploy starts its own session, so a session or token left by a crashed attempt is
+// never reused; a session whose upload token Cloudflare refuses mid-run (it expired:
+// tokens last an hour) is replaced by a new one, once.
+func (r *deployRun) uploadAssets(script string, b *bundle, progress func(string), res *DeployResult) (string, error) {
+	sent := map[string]bool{} // hashes uploaded, by any session of this run
+	defer func() {
+		res.Uploaded, res.Reused = len(sent), 0
+		for _, h := range b.files {
+			if !sent[h] {
+				res.Reused++
+			}
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		sess, err := r.uploadSession(script, b)
+		if err != nil {
+			return "", err
+		}
+		completion, err := r.uploadBuckets(script, b, sess, progress, sent)
+		var e *Error
+		if attempt == 1 && errors.As(err, &e) && errors.Is(e, errUploadTokenRefused) {
+			progress("The asset upload session expired; starting a new one")
+			continue
+		}
+		return completion, err
+	}
+}
+
+// errUploadTokenRefused marks an *Error for an upload token Cloudflare refused.
+var errUploadTokenRefused = errors.New("upload token refused")
 
 func (r *deployRun) uploadSession(script string, b *bundle) (*workers.ScriptAssetUploadNewResponse, error) {
 	var sess *workers.ScriptAssetUploadNewResponse
@@ -350,7 +399,7 @@ func (r *deployRun) uploadSession(script string, b *bundle) (*workers.ScriptAsse
 // uploadBuckets uploads the files Cloudflare asked for and returns the completion
 // token (the session token itself when nothing was missing).
 func (r *deployRun) uploadBuckets(script string, b *bundle, sess *workers.ScriptAssetUploadNewResponse,
-	progress func(string), res *DeployResult) (string, error) {
+	progress func(string), sent map[string]bool) (string, error) {
 	op := "upload assets of " + script
 	needed := map[string]bool{}
 	for _, bucket := range sess.Buckets {
@@ -362,16 +411,18 @@ func (r *deployRun) uploadBuckets(script string, b *bundle, sess *workers.Script
 			needed[h] = true
 		}
 	}
+	reused := 0
 	for _, h := range b.files {
 		if !needed[h] {
-			res.Reused++
+			reused++
 		}
 	}
 	if len(needed) == 0 {
 		progress(fmt.Sprintf("All %d files are already at Cloudflare", len(b.files)))
 		return sess.JWT, nil
 	}
-	progress(fmt.Sprintf("Uploading %d new files (%d unchanged)", len(needed), res.Reused))
+	progress(fmt.Sprintf("Uploading %d new files (%d unchanged)", len(needed), reused))
+	uploaded := 0
 	completion := ""
 	for i, bucket := range sess.Buckets {
 		body := make(map[string]string, len(bucket))
@@ -401,15 +452,19 @@ func (r *deployRun) uploadBuckets(script string, b *bundle, sess *workers.Script
 				c.Kind = KindTransient
 				c.Message = fmt.Sprintf("Cloudflare refused the asset upload session token (HTTP %d): %s; a new attempt starts a new session",
 					e.Status, errDetail(e))
+				c.Err = errors.Join(errUploadTokenRefused, e.Err)
 				return "", &c
 			}
 			return "", err
 		}
-		res.Uploaded += len(bucket)
+		uploaded += len(bucket)
+		for _, h := range bucket {
+			sent[h] = true
+		}
 		if up.JWT != "" {
 			completion = up.JWT
 		}
-		progress(fmt.Sprintf("Uploaded %d of %d new files (bucket %d of %d)", res.Uploaded, len(needed), i+1, len(sess.Buckets)))
+		progress(fmt.Sprintf("Uploaded %d of %d new files (bucket %d of %d)", uploaded, len(needed), i+1, len(sess.Buckets)))
 	}
 	if completion == "" {
 		return "", &Error{Kind: KindTransient, Op: op,
@@ -426,6 +481,10 @@ func errDetail(e *Error) string {
 	}
 	return e.Message
 }
+
+// keptBindings are the binding types a deploy keeps from the script's previous
+// version: its secrets.
+var keptBindings = []string{"secret_text", "secret_key"}
 
 func (r *deployRun) putScript(script string, b *bundle, completion string) (string, error) {
 	cfg := workers.ScriptUpdateParamsMetadataAssetsConfig{
@@ -448,6 +507,10 @@ func (r *deployRun) putScript(script string, b *bundle, completion string) (stri
 					JWT:    cf.F(completion),
 					Config: cf.F(cfg),
 				}),
+				// Secrets set with PutSecret live on the script, not in the bundle:
+				// keep them across the new version, as wrangler does with
+				// --secrets-file and `versions upload`.
+				KeepBindings: cf.F(keptBindings),
 			}),
 		}, opts...)
 		return err

@@ -22,7 +22,9 @@ type Kind string
 const (
 	// KindAuth: the API token is wrong or lacks a permission. Retrying does not help.
 	KindAuth Kind = "auth"
-	// KindValidation: Cloudflare refused the request as malformed or not allowed.
+	// KindValidation: Cloudflare refused the request as malformed or not allowed,
+	// including a method an endpoint does not take (405, even though its code is
+	// 10000, the authentication code).
 	KindValidation Kind = "validation"
 	// KindNotFound: the resource does not exist.
 	KindNotFound Kind = "not_found"
@@ -149,6 +151,12 @@ func kindForStatus(status, code int, detail string) (Kind, string) {
 		return fmt.Sprintf("%s (HTTP %d): %s", what, status, detail)
 	}
 	switch {
+	case status == http.StatusMethodNotAllowed:
+		// Cloudflare answers a method a path does not take with 405 and code 10000,
+		// "<METHOD> method not allowed for the api_token authentication scheme" (a
+		// PATCH on .../secrets, which takes PUT, is the classic case). The code is
+		// the authentication code, but the token is fine: the call is wrong.
+		return KindValidation, withCode("Cloudflare does not take this HTTP method on this endpoint; this is a bug in the caller, not a token problem")
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		msg := "Cloudflare rejected the API token"
 		if code != 0 {
@@ -174,6 +182,14 @@ func kindForStatus(status, code int, detail string) (Kind, string) {
 	default: // 400, 405, 413, 422 and other client errors
 		return KindValidation, withCode("Cloudflare refused the request")
 	}
+}
+
+// redact replaces every occurrence of secret in s.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
 // describeAPIErrors joins the messages of Cloudflare's errors list.

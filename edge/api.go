@@ -25,13 +25,26 @@ import (
 //   - 10021: the Workers API's validation error ("... [code: 10021]" in wrangler
 //     output).
 //   - 10013 "An unknown error has occurred.": the Workers API's internal error.
+//   - 10053 and 10056: a binding name in use, a binding not found (bindings.go).
+//   - 971 "Please wait and consider throttling your request speed", 429: the API's
+//     rate limit (ratelimit.go).
+//
+// A method a route does not take gets 405 with code 10000 and "<METHOD> method not
+// allowed for the api_token authentication scheme", in a body of success and errors
+// only: {"success":false,"errors":[{"code":10000,"message":"PUT method not allowed
+// for the api_token authentication scheme"}]} is the body users quote (e.g. for a
+// PUT on a DNS records collection, which takes only GET and POST; and "PATCH method
+// not allowed ..." for a PATCH on a path without one, the seed project's PATCH on
+// .../secrets among them; Cloudflare Community threads 381292 and 505411).
 const (
-	codeAuth          = 10000
-	codeNoRoute       = 7000
-	codeCouldNotRoute = 7003
-	codeNotFound      = 10007
-	codeValidation    = 10021
-	codeUnknown       = 10013
+	codeAuth            = 10000
+	codeNoRoute         = 7000
+	codeCouldNotRoute   = 7003
+	codeNotFound        = 10007
+	codeValidation      = 10021
+	codeUnknown         = 10013
+	codeBindingInUse    = 10053
+	codeBindingNotFound = 10056
 )
 
 // cfError is one entry of the envelope's errors (and messages) list.
@@ -54,6 +67,8 @@ type apiError struct {
 	status int
 	errs   []cfError
 	allow  string // the Allow header of a 405
+	// bare leaves messages and result out of the body, as Cloudflare's 405 does.
+	bare bool
 }
 
 func (e *apiError) Error() string {
@@ -96,8 +111,9 @@ func errValidation(format string, args ...any) *apiError {
 
 // reply is a successful API result.
 type reply struct {
-	status int // 0 means 200
-	result any
+	status     int // 0 means 200
+	result     any
+	resultInfo any
 	// raw, with rawType set, is sent as is instead of an envelope (GET of a
 	// script's content answers the module, not JSON).
 	raw     []byte
@@ -127,11 +143,18 @@ type methods map[string]apiFunc
 
 const accountPrefix = "/client/v4/accounts/{account}"
 
-// routes is the API's route table. New resources (secrets, script settings, zones,
-// DNS records, custom domains) are new lines here and new handler files; rate
-// limiting and fault injection wrap the handler returned here.
+// routes is the API's route table. New resources (zones, DNS records, custom
+// domains) are new lines here and new handler files. Rate limiting is part of wrap;
+// fault injection wraps the handler returned here (Handler).
 func (e *Edge) routes() http.Handler {
 	mux := http.NewServeMux()
+	e.routeGlobal(mux, "/client/v4/memberships", methods{http.MethodGet: e.listMemberships})
+	e.routeGlobal(mux, "/client/v4/accounts", methods{http.MethodGet: e.listAccounts})
+	e.routeGlobal(mux, "/client/v4/user", methods{http.MethodGet: e.getUser})
+	e.routeGlobal(mux, "/client/v4/user/tokens/verify", methods{http.MethodGet: e.verifyToken})
+	e.route(mux, "", apiToken, methods{
+		http.MethodGet: e.getAccount,
+	})
 	e.route(mux, "/workers/subdomain", apiToken, methods{
 		http.MethodGet: e.getAccountSubdomain,
 	})
@@ -144,7 +167,41 @@ func (e *Edge) routes() http.Handler {
 		http.MethodDelete: e.deleteScript,
 	})
 	e.route(mux, "/workers/scripts/{script}/settings", apiToken, methods{
-		http.MethodGet: e.getScriptSettings,
+		http.MethodGet:   e.getScriptSettings,
+		http.MethodPatch: e.patchScriptSettings,
+	})
+	e.route(mux, "/workers/scripts/{script}/script-settings", apiToken, methods{
+		http.MethodGet:   e.getScriptOnlySettings,
+		http.MethodPatch: e.patchScriptOnlySettings,
+	})
+	// No PATCH: Cloudflare refuses it with 405 and code 10000 (see route).
+	e.route(mux, "/workers/scripts/{script}/secrets", apiToken, methods{
+		http.MethodGet: e.listSecrets,
+		http.MethodPut: e.putSecret,
+	})
+	e.route(mux, "/workers/scripts/{script}/secrets/{name}", apiToken, methods{
+		http.MethodGet:    e.getSecret,
+		http.MethodDelete: e.deleteSecret,
+	})
+	e.route(mux, "/workers/scripts/{script}/versions", apiToken, methods{
+		http.MethodGet:  e.listVersions,
+		http.MethodPost: e.postVersion,
+	})
+	e.route(mux, "/workers/scripts/{script}/versions/{version}", apiToken, methods{
+		http.MethodGet: e.getVersion,
+	})
+	e.route(mux, "/workers/scripts/{script}/deployments", apiToken, methods{
+		http.MethodGet:  e.listDeployments,
+		http.MethodPost: e.postDeployment,
+	})
+	e.route(mux, "/workers/scripts/{script}/deployments/{deployment}", apiToken, methods{
+		http.MethodGet: e.getDeployment,
+	})
+	e.route(mux, "/workers/services/{script}", apiToken, methods{
+		http.MethodGet: e.getService,
+	})
+	e.route(mux, "/workers/workers/{script}", apiToken, methods{
+		http.MethodGet: e.getWorker,
 	})
 	e.route(mux, "/workers/scripts/{script}/subdomain", apiToken, methods{
 		http.MethodGet:    e.getScriptSubdomain,
@@ -166,18 +223,10 @@ func (e *Edge) routes() http.Handler {
 // route registers one account-scoped path with its methods. A method it does not
 // list gets Cloudflare's 405 with code 10000.
 func (e *Edge) route(mux *http.ServeMux, path string, auth authScheme, ms methods) {
-	allowed := make([]string, 0, len(ms))
-	for m := range ms {
-		allowed = append(allowed, m)
-	}
-	slices.Sort(allowed)
 	mux.Handle(accountPrefix+path, e.wrap(auth, func(r *http.Request) (reply, error) {
-		fn, ok := ms[r.Method]
-		if !ok {
-			return reply{}, &apiError{status: http.StatusMethodNotAllowed, allow: strings.Join(allowed, ", "), errs: []cfError{{
-				Code:    codeAuth,
-				Message: fmt.Sprintf("%s method not allowed for the api_token authentication scheme", r.Method),
-			}}}
+		fn, err := ms.lookup(r)
+		if err != nil {
+			return reply{}, err
 		}
 		if r.PathValue("account") != e.cfg.AccountID {
 			return reply{}, errCouldNotRoute(r.URL.Path)
@@ -186,12 +235,55 @@ func (e *Edge) route(mux *http.ServeMux, path string, auth authScheme, ms method
 	}))
 }
 
-// wrap authenticates, runs fn and writes Cloudflare's envelope.
+// routeGlobal registers a path outside any account, authorised by the API token.
+func (e *Edge) routeGlobal(mux *http.ServeMux, path string, ms methods) {
+	mux.Handle(path, e.wrap(apiToken, func(r *http.Request) (reply, error) {
+		fn, err := ms.lookup(r)
+		if err != nil {
+			return reply{}, err
+		}
+		return fn(r)
+	}))
+}
+
+// lookup returns the handler of r's method, or Cloudflare's 405.
+func (ms methods) lookup(r *http.Request) (apiFunc, error) {
+	if fn, ok := ms[r.Method]; ok {
+		return fn, nil
+	}
+	allowed := make([]string, 0, len(ms))
+	for m := range ms {
+		allowed = append(allowed, m)
+	}
+	slices.Sort(allowed)
+	return nil, errMethodNotAllowed(r.Method, strings.Join(allowed, ", "))
+}
+
+func errMethodNotAllowed(method, allow string) *apiError {
+	return &apiError{status: http.StatusMethodNotAllowed, allow: allow, bare: true, errs: []cfError{{
+		Code:    codeAuth,
+		Message: fmt.Sprintf("%s method not allowed for the api_token authentication scheme", method),
+	}}}
+}
+
+// wrap authenticates, applies the rate limit, runs fn and writes Cloudflare's
+// envelope.
 func (e *Edge) wrap(auth authScheme, fn apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var rep reply
 		authed, err := e.authenticate(r, auth)
+		if err == nil && e.limiter != nil {
+			// Requests with an upload token count against the account's user, whose
+			// API token started the upload session.
+			d := e.limiter.take(e.cfg.APIToken, e.now())
+			e.limiter.setHeaders(w.Header(), d)
+			if !d.allowed {
+				err = errRateLimited()
+				e.log.Warn("api rate limit reached", "method", r.Method, "path", r.URL.Path,
+					"retry_after", d.retryAfter)
+			}
+		}
 		if err == nil {
 			rep, err = fn(authed)
 		}
@@ -244,6 +336,16 @@ func (e *Edge) writeReply(w http.ResponseWriter, r *http.Request, rep reply, err
 		if ae.allow != "" {
 			w.Header().Set("Allow", ae.allow)
 		}
+		if ae.bare {
+			body, _ := json.Marshal(struct {
+				Success bool      `json:"success"`
+				Errors  []cfError `json:"errors"`
+			}{false, ae.errs})
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+			return status
+		}
 	} else if rep.rawType != "" {
 		w.Header().Set("Content-Type", rep.rawType)
 		w.WriteHeader(http.StatusOK)
@@ -252,6 +354,7 @@ func (e *Edge) writeReply(w http.ResponseWriter, r *http.Request, rep reply, err
 	} else {
 		env.Success = true
 		env.Result = rep.result
+		env.ResultInfo = rep.resultInfo
 		if rep.status != 0 {
 			status = rep.status
 		}
@@ -276,11 +379,20 @@ const (
 	maxScriptBody = 64 << 20  // metadata plus modules
 )
 
+// readRequestBody reads a request body of at most limit bytes.
+func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	return body, nil
+}
+
 // decodeJSON reads a JSON request body into v.
 func decodeJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxJSONBody))
+	body, err := readRequestBody(r, maxJSONBody)
 	if err != nil {
-		return bodyError(err)
+		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return errValidation("request body is not valid JSON: %v", err)

@@ -77,6 +77,16 @@ func TestAPIErrors(t *testing.T) {
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("status: got %d, want %d", resp.StatusCode, tt.wantStatus)
 			}
+			if tt.wantStatus == http.StatusMethodNotAllowed {
+				// Cloudflare's 405 body has success and errors only.
+				body := readBody(t, resp)
+				want := `{"success":false,"errors":[{"code":10000,"message":"` + tt.method +
+					` method not allowed for the api_token authentication scheme"}]}`
+				if body != want {
+					t.Errorf("body: got %s, want %s", body, want)
+				}
+				return
+			}
 			env := decodeEnvelope(t, resp)
 			if *env.Success {
 				t.Errorf("success: got true, want false")

@@ -1,12 +1,18 @@
 // Package edge is a local, Cloudflare-compatible deploy target: the Workers API subset
-// appforge uses (under /client/v4, with Cloudflare's envelope, status codes and error
-// codes) and a data plane that serves deployed static-asset Workers at
-// {script}.{subdomain}.localhost. It is the embedded deploy target of `appforge dev`
-// and the test double of the deployer: the same deployer code talks to it and to
-// Cloudflare.
+// appforge and wrangler use (under /client/v4, with Cloudflare's envelope, status
+// codes, error codes and rate limit) and a data plane that serves deployed
+// static-asset Workers at {script}.{subdomain}.localhost, _headers and _redirects
+// applied. It is the embedded deploy target of `appforge dev` and the test double of
+// the deployer: the same deployer code talks to it and to Cloudflare, and so do
+// cloudflare-go and wrangler.
 //
-// State (scripts, their asset manifests and settings, upload sessions, the token
-// signing key, asset contents) lives under Config.DataDir and survives restarts.
+// State (scripts with their versions, deployments, bindings and settings, upload
+// sessions, the token signing key, asset contents) lives under Config.DataDir and
+// survives restarts. Secret bindings are sealed with AES-256-GCM under a key kept in
+// DataDir/keys and are never logged.
+//
+// For tests and demos, SetFaults (or PUT /__edge/faults) makes chosen endpoints fail
+// with server errors, rate limits, latency or dropped connections.
 package edge
 
 import (
@@ -15,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -23,8 +30,8 @@ import (
 
 // Config configures an Edge.
 type Config struct {
-	// DataDir holds durable state: scripts, asset contents, upload sessions and the
-	// key that signs upload tokens. Required.
+	// DataDir holds durable state: scripts, asset contents, upload sessions, the key
+	// that signs upload tokens and the key that seals secrets. Required.
 	DataDir string
 	// AccountID is the one account the edge knows; other accounts get Cloudflare's
 	// "could not route" not-found error. Required.
@@ -37,21 +44,33 @@ type Config struct {
 	Subdomain string
 	// Logger receives request and error logs. Default: discard.
 	Logger *slog.Logger
-	// Now is the edge's clock, used for token expiry and timestamps. Default
-	// time.Now; tests move it forward to expire upload tokens.
+	// Now is the edge's clock, used for token expiry, the rate limit and timestamps.
+	// Default time.Now; tests move it forward to expire upload tokens or end a rate
+	// limit.
 	Now func() time.Time
+	// RateLimit is how many API requests a token may make per RateLimitWindow before
+	// the API answers 429 for a whole window, as Cloudflare does. 0 means
+	// DefaultRateLimit (1,200); a negative value turns the limit off.
+	RateLimit int
+	// RateLimitWindow is the window of RateLimit; 0 means DefaultRateLimitWindow (5
+	// minutes).
+	RateLimitWindow time.Duration
 }
 
 // Edge is the local Cloudflare-compatible API and data plane. Its handler is safe for
 // concurrent use.
 type Edge struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	store  *store
-	tokens *signer
-	api    http.Handler
-	closed atomic.Bool
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   *store
+	tokens  *signer
+	sealer  *sealer
+	limiter *rateLimiter // nil when off
+	faults  faultSet
+	rules   ruleCache
+	api     http.Handler
+	closed  atomic.Bool
 
 	lastPrune atomic.Int64 // unix seconds of the last session pruning
 
@@ -89,7 +108,11 @@ func New(cfg Config) (*Edge, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st, err := openStore(cfg.DataDir)
+	sl, err := openSealer(filepath.Join(cfg.DataDir, "keys", "secrets.key"))
+	if err != nil {
+		return nil, fmt.Errorf("edge: open secrets key: %w", err)
+	}
+	st, err := openStore(cfg.DataDir, sl)
 	if err != nil {
 		return nil, fmt.Errorf("edge: open state in %s: %w", cfg.DataDir, err)
 	}
@@ -103,6 +126,8 @@ func New(cfg Config) (*Edge, error) {
 		now:         func() time.Time { return cfg.Now().UTC() },
 		store:       st,
 		tokens:      sig,
+		sealer:      sl,
+		limiter:     newRateLimiter(cfg.RateLimit, cfg.RateLimitWindow),
 		bucketFiles: 50,
 	}
 	e.lastPrune.Store(e.now().Unix())
@@ -111,13 +136,14 @@ func New(cfg Config) (*Edge, error) {
 	} else if n > 0 {
 		e.log.Debug("pruned expired upload sessions", "count", n)
 	}
-	e.api = e.routes()
+	e.api = e.withFaults(e.routes())
 	return e, nil
 }
 
 // Handler returns the one handler of the edge. Requests whose Host is
 // {script}.{subdomain}.localhost (any port) are served from that script's assets;
-// every other request (Host 127.0.0.1, localhost, ...) goes to the API.
+// every other request (Host 127.0.0.1, localhost, ...) goes to the API, except
+// /__edge/faults, the fault-injection control (see Fault).
 func (e *Edge) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.closed.Load() {
@@ -128,9 +154,16 @@ func (e *Edge) Handler() http.Handler {
 			e.serveSite(w, r, site)
 			return
 		}
+		if r.URL.Path == faultsPath {
+			e.faultsControl(w, r)
+			return
+		}
 		e.api.ServeHTTP(w, r)
 	})
 }
+
+// faultsPath is the fault-injection control endpoint; it is not Cloudflare's.
+const faultsPath = "/__edge/faults"
 
 // Close stops the edge from serving. State is already durable; Close only refuses
 // later requests.

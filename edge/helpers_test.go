@@ -61,16 +61,20 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // startFixture starts an edge on dir; several fixtures may share a dir one after the
-// other (a restart).
-func startFixture(t *testing.T, dir string, clk *clock) *fixture {
+// other (a restart). Options change the edge's Config.
+func startFixture(t *testing.T, dir string, clk *clock, options ...func(*Config)) *fixture {
 	t.Helper()
-	e, err := New(Config{
+	cfg := Config{
 		DataDir:   dir,
 		AccountID: testAccount,
 		APIToken:  testToken,
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:       clk.Now,
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -252,7 +256,9 @@ func (f *fixture) do(t *testing.T, method, host, path string, header http.Header
 	if host != "" {
 		req.Host = host
 	}
-	resp, err := f.srv.Client().Do(req)
+	client := *f.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -17,7 +18,8 @@ func (e *Edge) getAccountSubdomain(*http.Request) (reply, error) {
 	return ok(map[string]string{"subdomain": e.cfg.Subdomain})
 }
 
-// scriptMetadata is the metadata part of a script upload.
+// scriptMetadata is the metadata part of a script upload (PUT .../scripts/{s} and
+// POST .../scripts/{s}/versions).
 type scriptMetadata struct {
 	MainModule         string            `json:"main_module"`
 	BodyPart           string            `json:"body_part"`
@@ -30,79 +32,159 @@ type scriptMetadata struct {
 		JWT    string      `json:"jwt"`
 		Config assetConfig `json:"config"`
 	} `json:"assets"`
+	UsageModel    string          `json:"usage_model"`
+	Placement     json.RawMessage `json:"placement"`
+	Limits        json.RawMessage `json:"limits"`
+	Logpush       *bool           `json:"logpush"`
+	Observability json.RawMessage `json:"observability"`
+	TailConsumers json.RawMessage `json:"tail_consumers"`
+	Tags          []string        `json:"tags"`
+	Annotations   annotations     `json:"annotations"`
+}
+
+// annotations of a version or deployment.
+type annotations struct {
+	Message string `json:"workers/message,omitempty"`
+	Tag     string `json:"workers/tag,omitempty"`
 }
 
 const maxMetadataBody = 1 << 20
 
 // putScript is PUT /workers/scripts/{script}: a multipart upload of a metadata part
-// and module parts. An existing script is updated in place: same tag and creation
-// time, a new deployment id, etag and asset manifest.
+// and module parts. It makes a new version and deploys it; an existing script keeps
+// its tag, creation time, secrets kept by keep_bindings and workers.dev state.
+// wrangler adds ?excludeScript=true&bindings_inherit=strict.
 func (e *Edge) putScript(r *http.Request) (reply, error) {
-	name, err := scriptName(r)
+	sc, _, err := e.uploadVersion(r, true)
 	if err != nil {
 		return reply{}, err
+	}
+	return ok(scriptResult(sc))
+}
+
+// postVersion is POST /workers/scripts/{script}/versions: the same upload as PUT,
+// making a version that serves nothing until a deployment names it.
+func (e *Edge) postVersion(r *http.Request) (reply, error) {
+	sc, v, err := e.uploadVersion(r, false)
+	if err != nil {
+		return reply{}, err
+	}
+	return ok(versionResult(sc, v, true))
+}
+
+// uploadVersion reads a script upload and stores it as a new version of its script,
+// deployed at 100% when deploy is set.
+func (e *Edge) uploadVersion(r *http.Request, deploy bool) (*script, version, error) {
+	name, err := scriptName(r)
+	if err != nil {
+		return nil, version{}, err
 	}
 	md, modules, err := e.readScriptUpload(r)
 	if err != nil {
-		return reply{}, err
+		return nil, version{}, err
 	}
 	assets, err := e.uploadedAssets(name, md)
 	if err != nil {
-		return reply{}, err
+		return nil, version{}, err
 	}
+	uploaded, err := e.parseBindings(name, md.Bindings)
+	if err != nil {
+		return nil, version{}, err
+	}
+	strict := r.URL.Query().Get("bindings_inherit") == "strict"
+	src := requestSource(r)
+	trigger := "upload"
 	var saved *script
+	var ver version
 	err = e.store.update(func(scripts map[string]*script) error {
 		prev := scripts[name]
-		next := &script{
-			Name:               name,
-			Tag:                newID(),
-			CreatedOn:          e.now(),
-			ModifiedOn:         e.now(),
-			DeploymentID:       newUUID(),
+		if prev == nil && !deploy {
+			return errScriptNotFound()
+		}
+		bindings, err := resolveBindings(prev, uploaded, md.KeepBindings, strict)
+		if err != nil {
+			return err
+		}
+		c := content{
 			CompatibilityDate:  md.CompatibilityDate,
 			CompatibilityFlags: md.CompatibilityFlags,
 			MainModule:         md.MainModule,
 			Modules:            modules,
-			Bindings:           md.Bindings,
+			Bindings:           bindings,
 			Assets:             assets,
+			UsageModel:         md.UsageModel,
+			Placement:          md.Placement,
+			Limits:             md.Limits,
 		}
-		if next.MainModule == "" {
-			next.MainModule = md.BodyPart
+		if c.MainModule == "" {
+			c.MainModule = md.BodyPart
 		}
-		if prev != nil {
-			next.Tag, next.CreatedOn, next.Subdomain = prev.Tag, prev.CreatedOn, prev.Subdomain
-			next.Bindings = keepBindings(md.Bindings, prev.Bindings, md.KeepBindings)
-			if md.KeepAssets && assets == nil && prev.Assets != nil {
-				kept := *prev.Assets
-				if md.Assets != nil {
-					kept.Config = md.Assets.Config
+		if md.KeepAssets && assets == nil {
+			var kept *assetSet
+			if prev != nil {
+				if pv, ok := prev.latest(); ok && pv.Content.Assets != nil {
+					k := *pv.Content.Assets
+					kept = &k
 				}
-				next.Assets = &kept
 			}
-		} else if md.KeepAssets && assets == nil {
-			return errValidation("keep_assets needs an earlier version of %s with assets", name)
+			if kept == nil {
+				return errValidation("keep_assets needs an earlier version of %s with assets", name)
+			}
+			if md.Assets != nil {
+				kept.Config = md.Assets.Config
+			}
+			c.Assets = kept
 		}
-		if next.MainModule == "" && next.Assets == nil {
+		if c.MainModule == "" && c.Assets == nil {
 			return errValidation("the upload has neither a main module nor assets: nothing to run or serve")
 		}
-		etag, err := scriptEtag(next)
+		next := e.newScript(name)
+		if prev != nil {
+			next = prev.clone()
+		}
+		if md.Logpush != nil {
+			next.Settings.Logpush = *md.Logpush
+		}
+		if md.Observability != nil {
+			next.Settings.Observability = md.Observability
+		}
+		if md.TailConsumers != nil {
+			next.Settings.TailConsumers = md.TailConsumers
+		}
+		if md.Tags != nil {
+			next.Settings.Tags = md.Tags
+		}
+		ver, err = next.addVersion(c, src, trigger, md.Annotations, e.now())
 		if err != nil {
 			return err
 		}
-		next.Etag = etag
+		if deploy {
+			if err := next.deploy([]deploymentVersion{{VersionID: ver.ID, Percentage: 100}}, src, trigger, md.Annotations.Message, e.now()); err != nil {
+				return err
+			}
+		}
 		scripts[name] = next
 		saved = next
 		return nil
 	})
 	if err != nil {
-		return reply{}, err
+		return nil, version{}, err
 	}
 	files := 0
-	if saved.Assets != nil {
-		files = len(saved.Assets.Manifest)
+	if ver.Content.Assets != nil {
+		files = len(ver.Content.Assets.Manifest)
 	}
-	e.log.Info("script deployed", "script", name, "deployment_id", saved.DeploymentID, "assets", files)
-	return ok(scriptResult(saved))
+	e.log.Info("script version uploaded", "script", name, "version_id", ver.ID, "deployed", deploy,
+		"assets", files, "bindings", len(ver.Content.Bindings))
+	return saved, ver, nil
+}
+
+// requestSource is where Cloudflare would record an upload as coming from.
+func requestSource(r *http.Request) string {
+	if strings.HasPrefix(strings.ToLower(r.UserAgent()), "wrangler") {
+		return "wrangler"
+	}
+	return "api"
 }
 
 // readScriptUpload reads the multipart body of a script upload.
@@ -169,15 +251,6 @@ func validateMetadata(md scriptMetadata, modules []module) error {
 			return errValidation("no such module %q among the uploaded parts", main)
 		}
 	}
-	for i, raw := range md.Bindings {
-		var b struct {
-			Name string `json:"name"`
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(raw, &b); err != nil || b.Name == "" || b.Type == "" {
-			return errValidation("binding %d needs a name and a type", i)
-		}
-	}
 	if md.Assets != nil {
 		switch md.Assets.Config.NotFoundHandling {
 		case "", notFoundNone, notFound404Page, notFoundSPA:
@@ -229,41 +302,9 @@ func (e *Edge) uploadedAssets(name string, md scriptMetadata) (*assetSet, error)
 	return &assetSet{Manifest: ss.Manifest, Config: md.Assets.Config}, nil
 }
 
-// keepBindings returns next plus the bindings of prev whose type is listed in keep
-// and whose name next does not define.
-func keepBindings(next, prev []json.RawMessage, keep []string) []json.RawMessage {
-	if len(keep) == 0 {
-		return next
-	}
-	type nameType struct{ Name, Type string }
-	parse := func(raw json.RawMessage) nameType {
-		var b nameType
-		_ = json.Unmarshal(raw, &b)
-		return b
-	}
-	defined := map[string]bool{}
-	for _, raw := range next {
-		defined[parse(raw).Name] = true
-	}
-	out := slices.Clone(next)
-	for _, raw := range prev {
-		b := parse(raw)
-		if slices.Contains(keep, b.Type) && !defined[b.Name] {
-			out = append(out, raw)
-		}
-	}
-	return out
-}
-
-func scriptEtag(sc *script) (string, error) {
-	data, err := json.Marshal(struct {
-		CompatibilityDate  string
-		CompatibilityFlags []string
-		MainModule         string
-		Modules            []module
-		Bindings           []json.RawMessage
-		Assets             *assetSet
-	}{sc.CompatibilityDate, sc.CompatibilityFlags, sc.MainModule, sc.Modules, sc.Bindings, sc.Assets})
+// contentEtag hashes what a version runs with.
+func contentEtag(c content) (string, error) {
+	data, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("hash script: %w", err)
 	}
@@ -302,6 +343,18 @@ func scriptResult(sc *script) scriptObject {
 	if flags == nil {
 		flags = []string{}
 	}
+	from := "api"
+	if v, ok := sc.version(sc.DeploymentID); ok {
+		from = v.Source
+	}
+	usage := sc.UsageModel
+	if usage == "" {
+		usage = "standard"
+	}
+	tags := sc.Settings.Tags
+	if tags == nil {
+		tags = []string{}
+	}
 	return scriptObject{
 		ID:                 sc.Name,
 		Tag:                sc.Tag,
@@ -314,10 +367,12 @@ func scriptResult(sc *script) scriptObject {
 		CompatibilityFlags: flags,
 		Handlers:           handlers,
 		EntryPoint:         sc.MainModule,
-		UsageModel:         "standard",
+		UsageModel:         usage,
+		Logpush:            sc.Settings.Logpush,
 		StartupTimeMs:      0,
-		LastDeployedFrom:   "api",
+		LastDeployedFrom:   from,
 		DeploymentID:       sc.DeploymentID,
+		Tags:               tags,
 	}
 }
 
@@ -360,32 +415,6 @@ func (e *Edge) getScript(r *http.Request) (reply, error) {
 		}
 	}
 	return reply{raw: content, rawType: "application/javascript"}, nil
-}
-
-// getScriptSettings is GET /workers/scripts/{script}/settings.
-func (e *Edge) getScriptSettings(r *http.Request) (reply, error) {
-	sc, err := e.lookupScript(r)
-	if err != nil {
-		return reply{}, err
-	}
-	bindings := sc.Bindings
-	if bindings == nil {
-		bindings = []json.RawMessage{}
-	}
-	flags := sc.CompatibilityFlags
-	if flags == nil {
-		flags = []string{}
-	}
-	return ok(map[string]any{
-		"bindings":            bindings,
-		"compatibility_date":  sc.CompatibilityDate,
-		"compatibility_flags": flags,
-		"logpush":             false,
-		"placement":           map[string]any{},
-		"tags":                nil,
-		"tail_consumers":      nil,
-		"usage_model":         "standard",
-	})
 }
 
 // deleteScript is DELETE /workers/scripts/{script}. Asset contents stay: they are

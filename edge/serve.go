@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -21,15 +22,18 @@ const (
 )
 
 // serveSite serves a request of the data plane, the way Cloudflare serves an
-// assets-only Worker:
-//   - GET and HEAD only (405 otherwise);
+// assets-only Worker (its asset-worker's handler.ts):
+//   - _redirects rules apply first: a redirect answers at once, a 200 rule rewrites
+//     the path that assets are looked up by;
 //   - a path resolves to the exact asset, or with html_handling (default
 //     auto-trailing-slash, kept simple here: no redirects) to path.html or
 //     path/index.html; "/" is /index.html;
 //   - an unmatched path gets, by not_found_handling: "single-page-application"
 //     /index.html with 200 (for an assets-only Worker Cloudflare does this for every
 //     unmatched request, navigation or not), "404-page" the nearest 404.html with
-//     404, "none" an empty 404.
+//     404, "none" an empty 404; a rewritten path that matches nothing is a 404;
+//   - GET and HEAD only (405 otherwise, for a path that resolves);
+//   - _headers rules apply to every response, matched against the request's path.
 func (e *Edge) serveSite(w http.ResponseWriter, r *http.Request, s site) {
 	sc, found := e.store.script(s.script)
 	switch {
@@ -46,31 +50,123 @@ func (e *Edge) serveSite(w http.ResponseWriter, r *http.Request, s site) {
 		e.noSite(w, r, s, fmt.Sprintf("The Worker %q is not enabled on its workers.dev subdomain yet.", s.script))
 		return
 	}
+	escaped := r.URL.EscapedPath()
+	if escaped == "" {
+		escaped = "/"
+	}
+	rules := e.rules.get(sc)
+	if rules != nil && len(rules.headers) > 0 {
+		w = &headerWriter{ResponseWriter: w, apply: func(h http.Header) {
+			applyHeaderRules(rules.headers, s.host, escaped, h)
+		}}
+	}
+	decoded := r.URL.Path
+	proxied := false
+	if rules != nil {
+		if status, to, ok := rules.redirects.match(s.host, escaped); ok {
+			dest, err := requestURL(r).Parse(to)
+			if err != nil {
+				e.log.Debug("redirect destination does not parse", "script", sc.Name, "to", to, "err", err)
+				http.Error(w, "bad redirect destination", http.StatusInternalServerError)
+				return
+			}
+			if status != http.StatusOK {
+				w.Header().Set("Location", redirectLocation(r, dest))
+				w.WriteHeader(status)
+				return
+			}
+			decoded, proxied = dest.Path, true
+		}
+	}
+	assets := sc.Assets
+	p := cleanURLPath(decoded)
+	name, ent, status, ok := resolveAsset(assets, p)
+	if !ok && !proxied {
+		name, ent, status, ok = notFoundAsset(assets, p)
+	}
+	if !ok {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	assets := sc.Assets
-	p := cleanURLPath(r.URL.Path)
-	if name, ent, ok := resolveAsset(assets, p); ok {
-		e.serveAsset(w, r, sc, name, ent, http.StatusOK)
-		return
+	e.serveAsset(w, r, sc, name, ent, status)
+}
+
+// requestURL is the absolute URL of a data-plane request.
+func requestURL(r *http.Request) *url.URL {
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	if r.TLS != nil {
+		u.Scheme = "https"
 	}
+	return &u
+}
+
+// redirectLocation is the Location of a redirect to dest, as handler.ts builds it:
+// a same-origin destination as a path, the request's query string kept when the
+// destination has none.
+func redirectLocation(r *http.Request, dest *url.URL) string {
+	search := ""
+	if r.URL.RawQuery != "" {
+		search = "?" + r.URL.RawQuery
+	}
+	if dest.RawQuery != "" {
+		search = "?" + dest.RawQuery
+	}
+	hash := ""
+	if dest.Fragment != "" {
+		hash = "#" + dest.EscapedFragment()
+	}
+	base := requestURL(r)
+	if dest.Scheme == base.Scheme && dest.Host == base.Host {
+		return dest.EscapedPath() + search + hash
+	}
+	u := *dest
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
+	return u.String() + search + hash
+}
+
+// headerWriter applies _headers rules to a response just before its header is
+// written.
+type headerWriter struct {
+	http.ResponseWriter
+	apply func(http.Header)
+	wrote bool
+}
+
+func (hw *headerWriter) WriteHeader(status int) {
+	if !hw.wrote {
+		hw.wrote = true
+		hw.apply(hw.Header())
+	}
+	hw.ResponseWriter.WriteHeader(status)
+}
+
+func (hw *headerWriter) Write(b []byte) (int, error) {
+	if !hw.wrote {
+		hw.WriteHeader(http.StatusOK)
+	}
+	return hw.ResponseWriter.Write(b)
+}
+
+// notFoundAsset is what not_found_handling serves for p, if anything.
+func notFoundAsset(assets *assetSet, p string) (string, manifestEntry, int, bool) {
 	switch assets.Config.NotFoundHandling {
 	case notFoundSPA:
 		if ent, ok := assets.Manifest["/index.html"]; ok {
-			e.serveAsset(w, r, sc, "/index.html", ent, http.StatusOK)
-			return
+			return "/index.html", ent, http.StatusOK, true
 		}
 	case notFound404Page:
 		if name, ent, ok := nearest404(assets.Manifest, p); ok {
-			e.serveAsset(w, r, sc, name, ent, http.StatusNotFound)
-			return
+			return name, ent, http.StatusNotFound, true
 		}
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusNotFound)
+	return "", manifestEntry{}, 0, false
 }
 
 // cleanURLPath cleans p and keeps a trailing slash, which html_handling looks at.
@@ -86,7 +182,7 @@ func cleanURLPath(p string) string {
 }
 
 // resolveAsset finds the asset that serves p.
-func resolveAsset(assets *assetSet, p string) (string, manifestEntry, bool) {
+func resolveAsset(assets *assetSet, p string) (string, manifestEntry, int, bool) {
 	candidates := []string{p}
 	if assets.Config.HTMLHandling != htmlNone {
 		if dir, ok := strings.CutSuffix(p, "/"); ok {
@@ -100,10 +196,10 @@ func resolveAsset(assets *assetSet, p string) (string, manifestEntry, bool) {
 	}
 	for _, c := range candidates {
 		if ent, ok := assets.Manifest[c]; ok {
-			return c, ent, true
+			return c, ent, http.StatusOK, true
 		}
 	}
-	return "", manifestEntry{}, false
+	return "", manifestEntry{}, 0, false
 }
 
 // nearest404 finds the 404.html closest to p, walking up its folders.

@@ -156,7 +156,7 @@ func TestServeHosts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := f.do(t, tt.method, tt.host, "/client/v4/accounts/"+testAccount+"/workers/subdomain", nil, nil)
-			if tt.wantStatus == 200 {
+			if tt.wantStatus == 200 || tt.method == "POST" {
 				resp = f.do(t, tt.method, tt.host, "/", nil, nil)
 			}
 			body := readBody(t, resp)

@@ -19,32 +19,115 @@ import (
 
 // The edge's durable state under DataDir:
 //
-//	state.json            scripts: metadata, asset manifests and config, subdomain state
+//	state.json            scripts: versions, deployments, bindings (secret values
+//	                      sealed with AES-GCM), asset manifests and config, settings
 //	assets/ab/abcdef...   asset contents, content-addressed by the client's 32-hex hash
 //	                      and shared by every script of the account
 //	modules/ab/abcdef...  script module contents, by SHA-256
 //	sessions/<id>.json    asset upload sessions, pruned after their tokens expire
 //	keys/token.key        the HMAC key that signs upload and completion tokens
+//	keys/secrets.key      the AES-256 key that seals secret bindings in state.json
 //
 // Every file is written to a temporary name and renamed into place, so a crash never
 // leaves a torn file behind.
 
 // script is one Worker. A *script reachable from the store is never modified:
 // updates build a new value and swap it in, so readers need no lock beyond the lookup.
+//
+// A script keeps its recent versions (every upload, settings change and secret change
+// makes one, as on Cloudflare) and deployments; the embedded content is the deployed
+// version's, which the data plane serves.
 type script struct {
-	Name               string            `json:"name"`
-	Tag                string            `json:"tag"`
-	CreatedOn          time.Time         `json:"created_on"`
-	ModifiedOn         time.Time         `json:"modified_on"`
-	Etag               string            `json:"etag"`
-	DeploymentID       string            `json:"deployment_id"`
-	CompatibilityDate  string            `json:"compatibility_date,omitempty"`
-	CompatibilityFlags []string          `json:"compatibility_flags,omitempty"`
-	MainModule         string            `json:"main_module,omitempty"`
-	Modules            []module          `json:"modules,omitempty"`
-	Bindings           []json.RawMessage `json:"bindings,omitempty"`
-	Assets             *assetSet         `json:"assets,omitempty"`
-	Subdomain          subdomainState    `json:"subdomain"`
+	Name       string    `json:"name"`
+	Tag        string    `json:"tag"`
+	CreatedOn  time.Time `json:"created_on"`
+	ModifiedOn time.Time `json:"modified_on"`
+	Etag       string    `json:"etag"`
+	// DeploymentID is the id of the deployed version: Cloudflare answers a script
+	// upload with the new version's id under the name deployment_id (wrangler reads
+	// it as the version id).
+	DeploymentID string `json:"deployment_id"`
+	content
+	Settings    scriptSettings `json:"settings"`
+	Versions    []version      `json:"versions,omitempty"`    // oldest first, at most maxVersions
+	Deployments []deployment   `json:"deployments,omitempty"` // oldest first, at most maxDeployments
+	LastNumber  int            `json:"last_number,omitempty"` // the number of the newest version
+	Subdomain   subdomainState `json:"subdomain"`
+}
+
+// content is what a version of a script runs with.
+type content struct {
+	CompatibilityDate  string          `json:"compatibility_date,omitempty"`
+	CompatibilityFlags []string        `json:"compatibility_flags,omitempty"`
+	MainModule         string          `json:"main_module,omitempty"`
+	Modules            []module        `json:"modules,omitempty"`
+	Bindings           []binding       `json:"bindings,omitempty"`
+	Assets             *assetSet       `json:"assets,omitempty"`
+	UsageModel         string          `json:"usage_model,omitempty"`
+	Placement          json.RawMessage `json:"placement,omitempty"`
+	Limits             json.RawMessage `json:"limits,omitempty"`
+}
+
+// version is one immutable version of a script.
+type version struct {
+	ID          string    `json:"id"`
+	Number      int       `json:"number"`
+	CreatedOn   time.Time `json:"created_on"`
+	Source      string    `json:"source"`       // "wrangler" or "api"
+	TriggeredBy string    `json:"triggered_by"` // "upload" or "secret", as wrangler names them
+	Message     string    `json:"message,omitempty"`
+	Tag         string    `json:"tag,omitempty"`
+	Etag        string    `json:"etag"`
+	Content     content   `json:"content"`
+}
+
+// deployment says which versions serve a script's traffic.
+type deployment struct {
+	ID          string              `json:"id"`
+	CreatedOn   time.Time           `json:"created_on"`
+	Source      string              `json:"source"`
+	Strategy    string              `json:"strategy"`
+	Versions    []deploymentVersion `json:"versions"`
+	Message     string              `json:"message,omitempty"`
+	TriggeredBy string              `json:"triggered_by,omitempty"`
+}
+
+type deploymentVersion struct {
+	VersionID  string  `json:"version_id"`
+	Percentage float64 `json:"percentage"`
+}
+
+// scriptSettings are the settings of a script that are not versioned
+// (PATCH .../script-settings), kept as the client gave them.
+type scriptSettings struct {
+	Logpush       bool            `json:"logpush"`
+	Observability json.RawMessage `json:"observability,omitempty"`
+	TailConsumers json.RawMessage `json:"tail_consumers,omitempty"`
+	Tags          []string        `json:"tags,omitempty"`
+}
+
+// How much history a script keeps.
+const (
+	maxVersions    = 10
+	maxDeployments = 10
+)
+
+// version returns the version of sc with id.
+func (sc *script) version(id string) (version, bool) {
+	for _, v := range sc.Versions {
+		if v.ID == id {
+			return v, true
+		}
+	}
+	return version{}, false
+}
+
+// latest returns the newest version of sc (deployed or not).
+func (sc *script) latest() (version, bool) {
+	if len(sc.Versions) == 0 {
+		return version{}, false
+	}
+	return sc.Versions[len(sc.Versions)-1], true
 }
 
 // module is one uploaded module part of a script; its content is in modules/.
@@ -95,7 +178,9 @@ type state struct {
 	Scripts map[string]*script `json:"scripts"`
 }
 
-const stateVersion = 1
+// stateVersion 2 seals secret bindings and keeps versions and deployments; a
+// version 1 state is migrated when the edge opens it.
+const stateVersion = 2
 
 type store struct {
 	dir string
@@ -109,7 +194,9 @@ var (
 	sessionIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-func openStore(dir string) (*store, error) {
+// openStore opens the state under dir; sl seals the secrets of a version 1 state
+// while it is migrated.
+func openStore(dir string, sl *sealer) (*store, error) {
 	for _, sub := range []string{"assets", "modules", "sessions", "keys"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
@@ -127,13 +214,79 @@ func openStore(dir string) (*store, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", s.statePath(), err)
 	}
-	if st.Version != stateVersion {
+	switch st.Version {
+	case stateVersion:
+	case 1:
+		if err := migrateV1(st.Scripts, sl); err != nil {
+			return nil, fmt.Errorf("migrate %s: %w", s.statePath(), err)
+		}
+	default:
 		return nil, fmt.Errorf("%s has version %d, want %d", s.statePath(), st.Version, stateVersion)
+	}
+	for name, sc := range st.Scripts {
+		if err := checkBindings(sc); err != nil {
+			return nil, fmt.Errorf("%s: script %s: %w", s.statePath(), name, err)
+		}
 	}
 	if st.Scripts != nil {
 		s.scripts = st.Scripts
 	}
+	if st.Version != stateVersion {
+		// Write the migrated state now, so no plain secret stays on disk.
+		if err := s.update(func(map[string]*script) error { return nil }); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// migrateV1 brings scripts of a version 1 state up to date: their bindings were
+// stored as uploaded (secret values in the clear) and they had no version history.
+func migrateV1(scripts map[string]*script, sl *sealer) error {
+	for name, sc := range scripts {
+		for i, b := range sc.Bindings {
+			nb, err := sl.importLegacy(name, b)
+			if err != nil {
+				return fmt.Errorf("script %s binding %s: %w", name, b.Name, err)
+			}
+			sc.Bindings[i] = nb
+		}
+		if len(sc.Versions) == 0 {
+			id := sc.DeploymentID
+			if id == "" {
+				id = newUUID()
+				sc.DeploymentID = id
+			}
+			sc.LastNumber = 1
+			sc.Versions = []version{{ID: id, Number: 1, CreatedOn: sc.ModifiedOn, Source: "api",
+				TriggeredBy: "upload", Etag: sc.Etag, Content: sc.content}}
+			sc.Deployments = []deployment{{ID: newUUID(), CreatedOn: sc.ModifiedOn, Source: "api",
+				Strategy: strategyPercentage, Versions: []deploymentVersion{{VersionID: id, Percentage: 100}},
+				TriggeredBy: "upload"}}
+		}
+	}
+	return nil
+}
+
+// checkBindings refuses a state whose bindings were not migrated.
+func checkBindings(sc *script) error {
+	check := func(bs []binding) error {
+		for _, b := range bs {
+			if b.legacy != nil {
+				return fmt.Errorf("binding %s is in the version 1 format", b.Name)
+			}
+		}
+		return nil
+	}
+	if err := check(sc.Bindings); err != nil {
+		return err
+	}
+	for _, v := range sc.Versions {
+		if err := check(v.Content.Bindings); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *store) statePath() string { return filepath.Join(s.dir, "state.json") }
