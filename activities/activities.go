@@ -14,6 +14,7 @@ import (
 	"github.com/appforge/appforge/cloudflare"
 	"github.com/appforge/appforge/generate"
 	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/secrets"
 )
 
 // Activity names, pinned: they are recorded in workflow histories.
@@ -42,9 +43,11 @@ type Builder interface {
 	Build(ctx context.Context, req build.Request, heartbeat func(stage string)) (*build.Output, error)
 }
 
-// Deployer puts a bundle on a Workers script (cloudflare.Deployer).
+// Deployer puts a bundle on a Workers script and keeps its secrets (cloudflare.Deployer).
 type Deployer interface {
 	Deploy(ctx context.Context, req cloudflare.DeployRequest, progress func(msg string)) (cloudflare.DeployResult, error)
+	PutSecret(ctx context.Context, script, name, value string) error
+	DeleteSecret(ctx context.Context, script, name string) error
 }
 
 // Activities holds the providers the activities call. Register it once per worker;
@@ -54,6 +57,8 @@ type Activities struct {
 	Generator generate.Generator
 	Builder   Builder
 	Deployer  Deployer
+	// Secrets opens sealed secret values to send them to Cloudflare.
+	Secrets *secrets.Box
 	// HTTPClient fetches deployed sites for verification; it must resolve the edge's
 	// *.localhost hostnames when deploying locally.
 	HTTPClient *http.Client

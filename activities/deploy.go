@@ -95,6 +95,11 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	if err := a.Store.MarkReplaced(ctx, in.AppID, in.Environment, d.ID); err != nil {
 		return DeployResult{}, err
 	}
+	// Secrets changed since the last sync (or set before the environment's first deploy)
+	// go to the script now; a failed one fails the deploy with its reason.
+	if _, err := a.syncSecrets(ctx, in.AppID, in.Environment, in.Script); err != nil {
+		return DeployResult{}, err
+	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "deployed:" + in.DeploymentID, Type: models.EventDeployed, VersionNumber: v.Number,
 		Message: fmt.Sprintf("Deployed version %d to %s (%d files uploaded, %d already there)", v.Number, res.URL, res.Uploaded, res.Reused),
 		Data:    map[string]any{"url": res.URL, "environment": in.Environment, "uploaded": res.Uploaded, "reused": res.Reused, "api_calls": res.Calls}})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/appforge/appforge/files"
 	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/intent"
 	"github.com/appforge/appforge/models"
 )
 
@@ -28,6 +29,10 @@ type AppSnapshot struct {
 	LatestVersion int
 	LiveVersion   int
 	LiveVersionID string
+
+	ProductionScript  string
+	ProductionURL     string
+	ProductionVersion int
 }
 
 // LoadApp returns the app's stored state, creating the app record if the workflow was
@@ -36,11 +41,18 @@ func (a *Activities) LoadApp(ctx context.Context, in LoadAppInput) (AppSnapshot,
 	if in.AppID == "" {
 		return AppSnapshot{}, nonRetryable(ErrTypeInvalidInput, errors.New("load app: no app id"))
 	}
-	app, _, err := a.Store.CreateApp(ctx, models.App{ID: in.AppID, Name: "New app", PreviewScript: PreviewScript(in.AppID)})
+	app, _, err := a.Store.CreateApp(ctx, models.App{ID: in.AppID, Name: "New app", PreviewScript: PreviewScript(in.AppID), ProductionScript: ProductionScript(in.AppID)})
 	if err != nil {
 		return AppSnapshot{}, err
 	}
-	snap := AppSnapshot{AppID: app.ID, PreviewScript: app.PreviewScript, PreviewURL: app.PreviewURL, LatestVersion: app.LatestVersion, LiveVersion: app.LiveVersion}
+	if app.ProductionScript == "" {
+		app.ProductionScript = ProductionScript(app.ID)
+		if err := a.Store.UpdateApp(ctx, app.ID, map[string]any{"production_script": app.ProductionScript}); err != nil {
+			return AppSnapshot{}, err
+		}
+	}
+	snap := AppSnapshot{AppID: app.ID, PreviewScript: app.PreviewScript, PreviewURL: app.PreviewURL, LatestVersion: app.LatestVersion, LiveVersion: app.LiveVersion,
+		ProductionScript: app.ProductionScript, ProductionURL: app.ProductionURL, ProductionVersion: app.ProductionVersion}
 	if app.LiveVersion > 0 {
 		v, err := a.Store.Version(ctx, app.ID, app.LiveVersion)
 		if err != nil {
@@ -54,6 +66,9 @@ func (a *Activities) LoadApp(ctx context.Context, in LoadAppInput) (AppSnapshot,
 // PreviewScript names the Workers script that serves an app's previews.
 func PreviewScript(appID string) string { return appID + "-preview" }
 
+// ProductionScript names the Workers script that serves an app in production.
+func ProductionScript(appID string) string { return appID }
+
 // TurnInput identifies one chat turn.
 type TurnInput struct {
 	AppID     string
@@ -63,22 +78,28 @@ type TurnInput struct {
 	BaseVersion int
 }
 
-// StartTurn records the user's message as being worked on.
-func (a *Activities) StartTurn(ctx context.Context, in TurnInput) error {
+// TurnStart is what a message asks beyond the change to the app.
+type TurnStart struct {
+	Intent intent.Intent
+}
+
+// StartTurn records the user's message as being worked on and reads what it asks of
+// appforge itself (publishing).
+func (a *Activities) StartTurn(ctx context.Context, in TurnInput) (TurnStart, error) {
 	// A message sent as a signal is not in the store yet; one sent through the API is.
 	m, created, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID, Role: models.RoleUser, Content: in.Text,
 		Status: models.MessageProcessing, Delivered: true})
 	if err != nil {
-		return err
+		return TurnStart{}, err
 	}
 	if !created && (m.Status != models.MessageProcessing || !m.Delivered) {
 		if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": models.MessageProcessing, "delivered": true}); err != nil {
-			return err
+			return TurnStart{}, err
 		}
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "turn:" + in.MessageID, Type: models.EventTurnStarted,
 		Message: "Working on: " + clip(in.Text, 200), Data: map[string]any{"message_id": in.MessageID, "base_version": in.BaseVersion}})
-	return nil
+	return TurnStart{Intent: intent.Read(in.Text)}, nil
 }
 
 // PlanResult is the part of a plan the workflow decides by; the whole plan is stored
@@ -249,8 +270,16 @@ type FinishTurnInput struct {
 	URL          string
 	// Error is the technical reason of a failure, stored on the version.
 	Error string
-	// FailedDeploymentID is a deployment that did not go live.
+	// FailedDeploymentID is a deployment that did not go live (FailedStatus: failed, the
+	// default, or unhealthy when it deployed but failed its check).
 	FailedDeploymentID string
+	FailedStatus       string
+	// Environment is where a live outcome went live: preview (default) or production.
+	Environment string
+	// Part tells apart the replies to one message (e.g. ".publish" after the change);
+	// More is set when another part follows, so that clients wait for it.
+	Part string
+	More bool
 }
 
 // FinishTurn records a turn's outcome: the version's status, what is live, the
@@ -262,12 +291,16 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 		if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionDeployed, "error": ""}); err != nil {
 			return err
 		}
-		if err := a.Store.UpdateApp(ctx, in.AppID, map[string]any{"live_version": in.Number, "preview_url": in.URL}); err != nil {
+		fields := map[string]any{"live_version": in.Number, "preview_url": in.URL}
+		if in.Environment == models.EnvProduction {
+			fields = map[string]any{"production_version": in.Number, "production_url": in.URL}
+		}
+		if err := a.Store.UpdateApp(ctx, in.AppID, fields); err != nil {
 			return err
 		}
 	case OutcomeFailed:
 		msgStatus = models.MessageFailed
-		if in.VersionID != "" {
+		if in.VersionID != "" && in.Environment != models.EnvProduction {
 			if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionFailed, "error": in.Error}); err != nil {
 				return err
 			}
@@ -277,8 +310,12 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("finish turn: unknown outcome %q", in.Outcome))
 	}
 	if in.FailedDeploymentID != "" {
-		if d, err := a.Store.Deployment(ctx, in.FailedDeploymentID); err == nil && d.Status != models.DeploymentFailed {
-			d.Status = models.DeploymentFailed
+		status := in.FailedStatus
+		if status == "" {
+			status = models.DeploymentFailed
+		}
+		if d, err := a.Store.Deployment(ctx, in.FailedDeploymentID); err == nil && d.Status != status {
+			d.Status = status
 			if d.Error == "" {
 				d.Error = in.Error
 			}
@@ -290,11 +327,11 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 	if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"status": msgStatus}); err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	if _, _, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID + ".reply", Role: models.RoleAssistant,
+	if _, _, err := a.Store.SaveMessage(ctx, models.ChatMessage{AppID: in.AppID, ID: in.MessageID + ".reply" + in.Part, Role: models.RoleAssistant,
 		Content: in.Reply, ReplyTo: in.MessageID, VersionNumber: in.Number, Status: msgStatus}); err != nil {
 		return err
 	}
-	data := map[string]any{"message_id": in.MessageID, "outcome": in.Outcome}
+	data := map[string]any{"message_id": in.MessageID, "outcome": in.Outcome, "environment": orPreview(in.Environment), "final": !in.More}
 	if in.URL != "" {
 		data["url"] = in.URL
 	}
@@ -308,8 +345,15 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 	case OutcomeFailed:
 		evType = models.EventTurnFailed
 	}
-	a.emit(ctx, in.AppID, models.NewEvent{Key: "finish:" + in.MessageID, Type: evType, Message: in.Reply, VersionNumber: in.Number, Data: data})
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "finish:" + in.MessageID + in.Part, Type: evType, Message: in.Reply, VersionNumber: in.Number, Data: data})
 	return nil
+}
+
+func orPreview(env string) string {
+	if env == "" {
+		return models.EnvPreview
+	}
+	return env
 }
 
 // nonRetryable wraps err as a Temporal error that is not retried, with a type callers

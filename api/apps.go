@@ -119,7 +119,7 @@ func (s *Server) createApp(c *gin.Context) {
 		// Requests with the same message ID that race past the lookup above make the same
 		// app ID, so they share one app: CreateApp and SaveMessage keep the first row.
 		appID = appIDFor(m.ID)
-		if _, _, err := s.store.CreateApp(ctx, models.App{ID: appID, Name: "New app", PreviewScript: previewScript(appID)}); err != nil {
+		if _, _, err := s.store.CreateApp(ctx, models.App{ID: appID, Name: "New app", PreviewScript: previewScript(appID), ProductionScript: appID}); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -149,12 +149,17 @@ func (s *Server) postMessage(c *gin.Context) {
 // message ID then completes the hand-over.
 func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 	ctx := c.Request.Context()
-	stored, _, err := s.store.SaveMessage(ctx, models.ChatMessage{AppID: appID, ID: m.ID, Role: models.RoleUser, Content: m.Text, Status: models.MessageQueued})
+	content := m.Text
+	if m.Command != "" {
+		content = describeCommand(m)
+	}
+	stored, _, err := s.store.SaveMessage(ctx, models.ChatMessage{AppID: appID, ID: m.ID, Role: models.RoleUser, Content: content, Status: models.MessageQueued,
+		Command: m.Command, Environment: m.Environment, Target: m.Version})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if stored.Content != m.Text {
+	if stored.Content != content {
 		s.fail(c, &apiError{Status: http.StatusConflict, Code: "message_id_reused", Message: fmt.Sprintf("message_id %q was already used for a different message", m.ID)})
 		return
 	}
@@ -193,7 +198,11 @@ func (s *Server) Redeliver(ctx context.Context, grace time.Duration) (int, error
 	}
 	n := 0
 	for _, m := range ms {
-		if _, err := s.wf.Send(ctx, m.AppID, workflows.ChatMessage{ID: m.ID, Text: m.Content}); err != nil {
+		msg := workflows.ChatMessage{ID: m.ID, Text: m.Content, Command: m.Command, Environment: m.Environment, Version: m.Target}
+		if m.Command != "" {
+			msg.Text = ""
+		}
+		if _, err := s.wf.Send(ctx, m.AppID, msg); err != nil {
 			return n, fmt.Errorf("redeliver message %s of app %s: %w", m.ID, m.AppID, err)
 		}
 		if err := s.store.UpdateMessage(ctx, m.AppID, m.ID, map[string]any{"delivered": true}); err != nil {

@@ -142,9 +142,11 @@ func (e Event) Field(name string) string {
 	return ""
 }
 
-// EndsTurn reports whether the event closes the turn of messageID.
+// EndsTurn reports whether the event closes the turn of messageID: its last reply (a
+// message that also asks to publish gets a reply for the change and one for the
+// publish).
 func (e Event) EndsTurn(messageID string) bool {
-	return (e.Type == "live" || e.Type == "turn_failed" || e.Type == "reply") && e.Field("message_id") == messageID
+	return (e.Type == "live" || e.Type == "turn_failed" || e.Type == "reply") && e.Field("message_id") == messageID && e.Field("final") != "false"
 }
 
 // errStop ends Follow without an error.

@@ -179,6 +179,21 @@ func (s *Store) Deployments(ctx context.Context, appID string) ([]Deployment, er
 	return ds, err
 }
 
+// PreviousHealthy returns the newest deployment of the environment, other than the
+// current live one, that went live and passed its check: what a rollback puts back.
+func (s *Store) PreviousHealthy(ctx context.Context, appID, env string) (Deployment, error) {
+	var cur Deployment
+	q := s.db.WithContext(ctx).Where("app_id = ? AND environment = ?", appID, env)
+	err := q.Session(&gorm.Session{}).Where("status = ?", DeploymentLive).Order("updated_at DESC").First(&cur).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return Deployment{}, err
+	}
+	var prev Deployment
+	err = q.Session(&gorm.Session{}).Where("status = ? AND version_number <> ?", DeploymentReplaced, cur.VersionNumber).
+		Order("updated_at DESC").First(&prev).Error
+	return prev, notFound(err, "an earlier healthy deployment of "+env)
+}
+
 // MarkReplaced marks every live deployment of the app's environment other than keepID
 // as replaced.
 func (s *Store) MarkReplaced(ctx context.Context, appID, env, keepID string) error {

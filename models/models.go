@@ -36,6 +36,9 @@ const (
 	DeploymentDeploying = "deploying"
 	DeploymentLive      = "live"
 	DeploymentFailed    = "failed"
+	// DeploymentUnhealthy: deployed, but the site did not pass its check; the previous
+	// healthy deployment was put back.
+	DeploymentUnhealthy = "unhealthy"
 	// DeploymentReplaced: a later deployment of the same environment is live now.
 	DeploymentReplaced = "replaced"
 )
@@ -47,10 +50,15 @@ type App struct {
 	// PreviewScript is the one Workers script that serves every version's preview.
 	PreviewScript string `gorm:"size:64" json:"preview_script"`
 	PreviewURL    string `gorm:"size:500" json:"preview_url,omitempty"`
-	// LatestVersion is the newest version number made; LiveVersion the one served.
-	LatestVersion int    `json:"latest_version"`
-	LiveVersion   int    `json:"live_version"`
-	Generator     string `gorm:"size:100" json:"generator,omitempty"`
+	// LatestVersion is the newest version number made; LiveVersion the one the preview
+	// serves.
+	LatestVersion int `json:"latest_version"`
+	LiveVersion   int `json:"live_version"`
+	// ProductionScript serves the version published to production, at ProductionURL.
+	ProductionScript  string `gorm:"size:64" json:"production_script"`
+	ProductionURL     string `gorm:"size:500" json:"production_url,omitempty"`
+	ProductionVersion int    `json:"production_version"`
+	Generator         string `gorm:"size:100" json:"generator,omitempty"`
 	// EventSeq is the sequence number of the app's last event; events are numbered 1, 2, … per app.
 	EventSeq  int64     `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
@@ -129,6 +137,11 @@ type ChatMessage struct {
 	// Delivered is set once the message reached the app's workflow; a stored message
 	// that did not (the workflow service was down) is handed over again later.
 	Delivered bool `json:"-"`
+	// Command, Environment and Target are set for an operation sent as a message
+	// (publish, rollback, restore, sync_secrets), so that redelivery resends it exactly.
+	Command     string `gorm:"size:20" json:"command,omitempty"`
+	Environment string `gorm:"size:20" json:"environment,omitempty"`
+	Target      int    `json:"target_version,omitempty"`
 	// Plan is the generator's plan for a user message, as JSON.
 	Plan      string    `gorm:"type:text" json:"-"`
 	CreatedAt time.Time `gorm:"index" json:"created_at"`

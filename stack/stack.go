@@ -111,6 +111,12 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}
 
+	if parts.API || parts.Workers {
+		if st.Secrets, err = secretBox(cfg, log); err != nil {
+			return nil, err
+		}
+	}
+
 	var deployer *cloudflare.Deployer
 	if parts.Edge || parts.Workers {
 		deployer, err = st.startDeployTarget(ctx, cfg, parts)
@@ -133,7 +139,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 		st.Generator = gen
 		acts := &activities.Activities{
-			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer,
+			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer, Secrets: st.Secrets,
 			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Logger: log.With("component", "activities"),
 		}
 		st.workers, err = worker.Start(worker.Options{
@@ -145,11 +151,6 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}
 
-	if parts.API || parts.Workers {
-		if st.Secrets, err = secretBox(cfg, log); err != nil {
-			return nil, err
-		}
-	}
 	if parts.API {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {

@@ -75,6 +75,9 @@ func Start(opts Options) (*Workers, error) {
 			register(w, activities.StartTurnName, a.StartTurn)
 			register(w, activities.FinishTurnName, a.FinishTurn)
 			register(w, activities.BeginVersionName, a.BeginVersion)
+			register(w, activities.ResolveVersionName, a.ResolveVersion)
+			register(w, activities.PreviousDeploymentName, a.PreviousDeployment)
+			register(w, activities.RestoreVersionName, a.RestoreVersion)
 			register(w, activities.VerifyName, a.Verify)
 		case workflows.LLMTaskQueue:
 			w = sdkworker.New(opts.Client, q, sdkworker.Options{
@@ -93,6 +96,7 @@ func Start(opts Options) (*Workers, error) {
 				TaskQueueActivitiesPerSecond: opts.DeployRatePerSecond,
 			})
 			register(w, activities.DeployName, a.Deploy)
+			register(w, activities.SyncSecretsName, a.SyncSecrets)
 		default:
 			ws.Stop()
 			return nil, fmt.Errorf("worker: unknown task queue %q", q)

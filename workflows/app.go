@@ -138,7 +138,11 @@ type AppState struct {
 	LiveVersionID string        `json:"live_version_id,omitempty"`
 	PreviewScript string        `json:"preview_script"`
 	PreviewURL    string        `json:"preview_url,omitempty"`
-	TurnsDone     int           `json:"turns_done"`
+	// Production: the script, its URL and the version it serves (0: never published).
+	ProductionScript  string `json:"production_script,omitempty"`
+	ProductionURL     string `json:"production_url,omitempty"`
+	ProductionVersion int    `json:"production_version"`
+	TurnsDone         int    `json:"turns_done"`
 	// TurnsThisRun counts toward MaxTurnsPerRun.
 	TurnsThisRun int `json:"turns_this_run"`
 	// LastError is the last failed turn's reason, cleared by a successful one.
@@ -298,6 +302,9 @@ func (w *appWorkflow) run(ctx workflow.Context) error {
 		}
 		w.state.PreviewScript = snap.PreviewScript
 		w.state.PreviewURL = snap.PreviewURL
+		w.state.ProductionScript = snap.ProductionScript
+		w.state.ProductionURL = snap.ProductionURL
+		w.state.ProductionVersion = snap.ProductionVersion
 		w.state.LatestVersion = snap.LatestVersion
 		w.state.LiveVersion = snap.LiveVersion
 		w.state.LiveVersionID = snap.LiveVersionID
@@ -313,7 +320,7 @@ func (w *appWorkflow) run(ctx workflow.Context) error {
 		}
 		m := w.state.Queue[0]
 		w.state.Queue = w.state.Queue[1:]
-		w.turn(ctx, m)
+		w.handle(ctx, m)
 		w.state.TurnsDone++
 		w.state.TurnsThisRun++
 	}

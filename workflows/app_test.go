@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/appforge/appforge/activities"
+	"github.com/appforge/appforge/intent"
 )
 
 // fakeActivities stands in for the real activities: it records every call and lets a
@@ -63,9 +64,60 @@ func (f *fakeActivities) LoadApp(ctx context.Context, in activities.LoadAppInput
 	return s, nil
 }
 
-func (f *fakeActivities) StartTurn(ctx context.Context, in activities.TurnInput) error {
+func (f *fakeActivities) StartTurn(ctx context.Context, in activities.TurnInput) (activities.TurnStart, error) {
 	f.record("StartTurn:" + in.MessageID)
-	return nil
+	return activities.TurnStart{Intent: intent.Read(in.Text)}, nil
+}
+
+func (f *fakeActivities) ResolveVersion(ctx context.Context, in activities.ResolveInput) (activities.ResolvedVersion, error) {
+	f.record(fmt.Sprintf("ResolveVersion:%d", in.Number))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.Number > f.versions {
+		return activities.ResolvedVersion{Number: in.Number}, nil
+	}
+	return activities.ResolvedVersion{Found: true, VersionID: fmt.Sprintf("v%d", in.Number), Number: in.Number, Built: !f.buildFails[in.Number]}, nil
+}
+
+func (f *fakeActivities) PreviousDeployment(ctx context.Context, in activities.EnvironmentInput) (activities.ResolvedVersion, error) {
+	f.record("PreviousDeployment:" + in.Environment)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// The newest healthy deployment of the environment other than the last one.
+	var healthy []activities.DeployInput
+	for _, d := range f.deploys {
+		var n int
+		fmt.Sscanf(d.VersionID, "v%d", &n)
+		if d.Environment == in.Environment && !f.verifyFails[n] {
+			healthy = append(healthy, d)
+		}
+	}
+	last := ""
+	if len(f.deploys) > 0 {
+		last = f.deploys[len(f.deploys)-1].VersionID
+	}
+	for i := len(healthy) - 1; i >= 0; i-- {
+		if healthy[i].VersionID != last {
+			var n int
+			fmt.Sscanf(healthy[i].VersionID, "v%d", &n)
+			return activities.ResolvedVersion{Found: true, VersionID: healthy[i].VersionID, Number: n, Built: true}, nil
+		}
+	}
+	return activities.ResolvedVersion{}, nil
+}
+
+func (f *fakeActivities) RestoreVersion(ctx context.Context, in activities.RestoreInput) (activities.GenerateResult, error) {
+	f.record(fmt.Sprintf("RestoreVersion:%d", in.From))
+	f.mu.Lock()
+	f.versions++
+	n := f.versions
+	f.mu.Unlock()
+	return activities.GenerateResult{VersionID: fmt.Sprintf("v%d", n), Number: n}, nil
+}
+
+func (f *fakeActivities) SyncSecrets(ctx context.Context, in activities.EnvironmentInput) (activities.SyncResult, error) {
+	f.record("SyncSecrets:" + in.Environment + ":" + in.Script)
+	return activities.SyncResult{Set: 1}, nil
 }
 
 func (f *fakeActivities) Plan(ctx context.Context, in activities.TurnInput) (activities.PlanResult, error) {
@@ -192,6 +244,10 @@ func newHarness(t *testing.T, acts *fakeActivities) *harness {
 	reg(activities.GenerateName, acts.Generate)
 	reg(activities.BeginVersionName, acts.BeginVersion)
 	reg(activities.StepName, acts.Step)
+	reg(activities.ResolveVersionName, acts.ResolveVersion)
+	reg(activities.PreviousDeploymentName, acts.PreviousDeployment)
+	reg(activities.RestoreVersionName, acts.RestoreVersion)
+	reg(activities.SyncSecretsName, acts.SyncSecrets)
 	reg(activities.BuildName, acts.Build)
 	reg(activities.DeployName, acts.Deploy)
 	reg(activities.VerifyName, acts.Verify)
@@ -222,6 +278,16 @@ func (h *harness) send(delay time.Duration, id, text string, results *[]SendResu
 				}
 			},
 		}, ChatMessage{ID: id, Text: text})
+	}, delay)
+}
+
+// command queues an operation by update at the given delay.
+func (h *harness) command(delay time.Duration, m ChatMessage) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(UpdateSendMessage, m.ID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { h.t.Errorf("update %s rejected: %v", m.ID, err) },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, m)
 	}, delay)
 }
 
@@ -577,5 +643,126 @@ func TestValidateMessage(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("ValidateMessage(%.20q) = %v, want %q", tc.m.ID, err, tc.want)
 		}
+	}
+}
+
+func TestPublishByChat(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "deploy it", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	calls := strings.Join(acts.Calls(), ",")
+	if !strings.HasSuffix(calls, "StartTurn:m2,ResolveVersion:1,Deploy,Verify,FinishTurn:live") {
+		t.Errorf("calls = %s", calls)
+	}
+	d := acts.deploys[1]
+	if d.Environment != "production" || d.Script != "app1" || d.VersionID != "v1" {
+		t.Errorf("production deploy = %+v", d)
+	}
+	if acts.builds[1] != 1 {
+		t.Errorf("publishing rebuilt: %d builds", acts.builds[1])
+	}
+	f := acts.finishes[1]
+	if f.Environment != "production" || !strings.Contains(f.Reply, "Version 1 is live in production at http://app1.appforge.localhost") {
+		t.Errorf("finish = %+v", f)
+	}
+	if st.ProductionVersion != 1 || st.LiveVersion != 1 || !strings.HasPrefix(st.ProductionURL, "http://app1.") {
+		t.Errorf("state = %+v", st)
+	}
+}
+
+func TestChangeAndPublishInOneMessage(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app and deploy it", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
+	if len(acts.finishes) != 2 {
+		t.Fatalf("finishes = %+v", acts.finishes)
+	}
+	first, second := acts.finishes[0], acts.finishes[1]
+	if !first.More || first.Environment != "preview" || second.Part != ".publish" || second.More || second.Environment != "production" {
+		t.Errorf("finishes = %+v / %+v", first, second)
+	}
+	if st.ProductionVersion != 1 {
+		t.Errorf("production version = %d", st.ProductionVersion)
+	}
+}
+
+func TestNothingToPublishYet(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "publish", nil)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	if f := acts.finishes[0]; f.Outcome != activities.OutcomeUnsupported || !strings.Contains(f.Reply, "no version to publish yet") {
+		t.Errorf("finish = %+v", f)
+	}
+}
+
+func TestFailedProductionCheckRollsBack(t *testing.T) {
+	acts := &fakeActivities{verifyFails: map[int]bool{}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "publish", nil)
+	h.send(2*time.Minute, "m3", "Make it green", nil)
+	// Version 2 passes in preview but not in production.
+	h.env.RegisterDelayedCallback(func() { acts.mu.Lock(); acts.verifyFails[2] = true; acts.mu.Unlock() }, 3*time.Minute)
+	h.send(4*time.Minute, "m4", "publish", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 5*time.Minute, func(s AppState) { st = s })
+	last := acts.deploys[len(acts.deploys)-1]
+	if last.VersionID != "v1" || last.Environment != "production" || !last.Rollback {
+		t.Errorf("last deploy = %+v, want version 1 put back in production", last)
+	}
+	f := acts.finishes[len(acts.finishes)-1]
+	if f.Outcome != activities.OutcomeFailed || f.FailedStatus != "unhealthy" || !strings.Contains(f.Reply, "does not load correctly in production") {
+		t.Errorf("finish = %+v", f)
+	}
+	if st.ProductionVersion != 1 || st.LiveVersion != 2 {
+		t.Errorf("production %d preview %d, want 1 and 2", st.ProductionVersion, st.LiveVersion)
+	}
+}
+
+func TestRollbackAndRestoreCommands(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "publish", nil)
+	h.send(2*time.Minute, "m3", "Make it green", nil)
+	h.send(3*time.Minute, "m4", "publish", nil)
+	h.command(4*time.Minute, ChatMessage{ID: "op1", Command: CommandRollback, Environment: "production"})
+	h.command(5*time.Minute, ChatMessage{ID: "op2", Command: CommandRestore, Version: 1})
+	h.command(6*time.Minute, ChatMessage{ID: "op3", Command: CommandSyncSecrets, Environment: "production"})
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 7*time.Minute, func(s AppState) { st = s })
+	calls := strings.Join(acts.Calls(), ",")
+	for _, want := range []string{
+		"StartTurn:op1,PreviousDeployment:production,Deploy,Verify,FinishTurn:live",
+		"StartTurn:op2,ResolveVersion:1,RestoreVersion:1,Build,Deploy,Verify,FinishTurn:live",
+		"SyncSecrets:production:app1",
+	} {
+		if !strings.Contains(calls, want) {
+			t.Errorf("calls lack %s:\n%s", want, calls)
+		}
+	}
+	if st.ProductionVersion != 1 || st.LiveVersion != 3 || st.LatestVersion != 3 {
+		t.Errorf("state = %+v", st)
+	}
+	var rollbackReply, restoreReply string
+	for _, f := range acts.finishes {
+		switch f.MessageID {
+		case "op1":
+			rollbackReply = f.Reply
+		case "op2":
+			restoreReply = f.Reply
+		}
+	}
+	if !strings.Contains(rollbackReply, "Production is back on version 1 (it was on version 2)") {
+		t.Errorf("rollback reply = %q", rollbackReply)
+	}
+	if !strings.Contains(restoreReply, "Version 3 has the files of version 1") {
+		t.Errorf("restore reply = %q", restoreReply)
 	}
 }

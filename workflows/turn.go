@@ -86,8 +86,17 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID}
 
 	w.setPhase(ctx, PhasePlan)
-	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.StartTurnName, in).Get(ctx, nil); err != nil {
+	var start activities.TurnStart
+	startResult := &start
+	if workflow.GetVersion(ctx, changeIntents, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		startResult = nil // StartTurn returned nothing before it read intents
+	}
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.StartTurnName, in).Get(ctx, startResult); err != nil {
 		w.fail(ctx, finish, "I could not start working on your message", err)
+		return
+	}
+	if start.Intent.OnlyPublish {
+		w.publish(ctx, m.ID, start.Intent.Version, "")
 		return
 	}
 	var plan activities.PlanResult
@@ -117,49 +126,92 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 		return
 	}
 
+	url, deploymentID, ok := w.deployChecked(ctx, models.EnvPreview, gen.VersionID, gen.Number, &finish)
+	if !ok {
+		return
+	}
+	finish.Outcome = activities.OutcomeLive
+	finish.DeploymentID = deploymentID
+	finish.URL = url
+	finish.Reply = liveReply(plan, gen, built, url)
+	if start.Intent.Publish {
+		// "…and deploy it": the change is live in preview; production comes next.
+		finish.More = true
+		w.finish(ctx, finish)
+		w.publish(ctx, m.ID, gen.Number, ".publish")
+		return
+	}
+	w.finish(ctx, finish)
+}
+
+// deployChecked deploys a built version to an environment's script and checks the
+// served site. A version that deploys but does not load is replaced at once by the
+// environment's previous healthy deployment. On failure the turn is finished here and
+// ok is false.
+func (w *appWorkflow) deployChecked(ctx workflow.Context, env, versionID string, number int, finish *activities.FinishTurnInput) (url, deploymentID string, ok bool) {
+	finish.Environment = env
+	script := w.state.PreviewScript
+	if env == models.EnvProduction {
+		script = w.productionScript()
+	}
 	w.setPhase(ctx, PhaseDeploy)
-	deploymentID := w.newDeploymentID(ctx)
+	deploymentID = w.newDeploymentID(ctx)
 	var dep activities.DeployResult
-	din := activities.DeployInput{AppID: w.state.AppID, VersionID: gen.VersionID, DeploymentID: deploymentID, Environment: models.EnvPreview, Script: w.state.PreviewScript}
+	din := activities.DeployInput{AppID: w.state.AppID, VersionID: versionID, DeploymentID: deploymentID, Environment: env, Script: script}
 	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, &dep); err != nil {
 		finish.FailedDeploymentID = deploymentID
-		w.fail(ctx, finish, fmt.Sprintf("I could not deploy version %d", gen.Number), err)
-		return
+		what := fmt.Sprintf("I could not deploy version %d", number)
+		if env == models.EnvProduction {
+			what = fmt.Sprintf("I could not publish version %d to production", number)
+		}
+		w.fail(ctx, *finish, what, err)
+		return "", "", false
 	}
 
 	w.setPhase(ctx, PhaseVerify)
 	var ver activities.VerifyResult
 	verr := workflow.ExecuteActivity(verifyOptions(ctx), activities.VerifyName,
-		activities.VerifyInput{AppID: w.state.AppID, VersionID: gen.VersionID, DeploymentID: deploymentID, URL: dep.URL}).Get(ctx, &ver)
+		activities.VerifyInput{AppID: w.state.AppID, VersionID: versionID, DeploymentID: deploymentID, URL: dep.URL}).Get(ctx, &ver)
 	if verr != nil || !ver.OK {
 		problem := "the check could not run"
 		if verr == nil && len(ver.Problems) > 0 {
 			problem = ver.Problems[0]
 		}
 		finish.FailedDeploymentID = deploymentID
+		finish.FailedStatus = models.DeploymentUnhealthy
 		finish.Error = "verify failed: " + problem
 		if verr != nil {
 			finish.Error += ": " + errorMessage(verr)
 		}
-		w.rollback(ctx, &finish)
-		w.fail(ctx, finish, fmt.Sprintf("Version %d was deployed but does not load correctly (%s)", gen.Number, problem), nil)
-		return
+		what := fmt.Sprintf("Version %d was deployed but does not load correctly (%s)", number, problem)
+		if env == models.EnvProduction {
+			w.rollbackProduction(ctx, finish)
+			what = fmt.Sprintf("Version %d was published but does not load correctly in production (%s)", number, problem)
+		} else {
+			w.rollback(ctx, finish)
+		}
+		w.fail(ctx, *finish, what, nil)
+		return "", "", false
 	}
 
-	w.state.LiveVersion = gen.Number
-	w.state.LiveVersionID = gen.VersionID
-	w.state.PreviewURL = dep.URL
+	if env == models.EnvProduction {
+		w.state.ProductionVersion = number
+		w.state.ProductionURL = dep.URL
+	} else {
+		w.state.LiveVersion = number
+		w.state.LiveVersionID = versionID
+		w.state.PreviewURL = dep.URL
+	}
 	w.state.LastError = ""
-	finish.Outcome = activities.OutcomeLive
-	finish.DeploymentID = deploymentID
-	finish.URL = dep.URL
-	finish.Reply = liveReply(plan, gen, built, dep.URL)
-	w.finish(ctx, finish)
+	return dep.URL, deploymentID, true
 }
 
 // changeSteps is the change ID of step-based generation: runs recorded before it made a
 // version with one Generate activity.
 const changeSteps = "generate-in-steps"
+
+// changeIntents is the change ID of reading intents (publishing) at the start of a turn.
+const changeIntents = "turn-intents"
 
 // generateOnce makes and builds a version with one Generate activity: the path of runs
 // recorded before generation went in steps.

@@ -1,0 +1,32 @@
+package intent
+
+import "testing"
+
+func TestRead(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want Intent
+	}{
+		{"deploy it", Intent{Publish: true, OnlyPublish: true}},
+		{"Publish", Intent{Publish: true, OnlyPublish: true}},
+		{"please publish the app", Intent{Publish: true, OnlyPublish: true}},
+		{"ok, go live!", Intent{Publish: true, OnlyPublish: true}},
+		{"ship it", Intent{Publish: true, OnlyPublish: true}},
+		{"Deploy it to production now please", Intent{Publish: true, OnlyPublish: true}},
+		{"push to prod", Intent{Publish: true, OnlyPublish: true}},
+		{"deploy version 3", Intent{Publish: true, OnlyPublish: true, Version: 3}},
+		{"publish v12 to production", Intent{Publish: true, OnlyPublish: true, Version: 12}},
+		{"Create a todo app and deploy it", Intent{Publish: true}},
+		{"make the title say My Tasks and publish", Intent{Publish: true}},
+		{"make the title say My Tasks", Intent{}},
+		{"add a publish button to each note", Intent{}},
+		{"show the deploy date in the footer", Intent{}},
+		{"how do I deploy this?", Intent{}},
+		{"Create a landing page for my coffee shop", Intent{}},
+		{"", Intent{}},
+	} {
+		if got := Read(tc.msg); got != tc.want {
+			t.Errorf("Read(%q) = %+v, want %+v", tc.msg, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/appforge/appforge/activities"
+	"github.com/appforge/appforge/models"
+)
+
+// handle runs one queued message: a chat turn, or an operation.
+func (w *appWorkflow) handle(ctx workflow.Context, m ChatMessage) {
+	switch m.Command {
+	case "":
+		w.turn(ctx, m)
+	case CommandSyncSecrets:
+		w.syncSecrets(ctx, m)
+	default:
+		w.operation(ctx, m)
+	}
+}
+
+// operation runs publish, rollback and restore, which the API queues like chat messages
+// so that they never overlap a turn.
+func (w *appWorkflow) operation(ctx workflow.Context, m ChatMessage) {
+	w.state.Current = &TurnState{MessageID: m.ID, Text: describe(m), StartedAt: workflow.Now(ctx)}
+	defer func() {
+		w.state.Current = nil
+		w.setPhase(ctx, PhaseIdle)
+	}()
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID}
+	in := activities.TurnInput{AppID: w.state.AppID, MessageID: m.ID, Text: describe(m), BaseVersion: w.state.LiveVersion}
+	w.setPhase(ctx, PhasePlan)
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.StartTurnName, in).Get(ctx, nil); err != nil {
+		w.fail(ctx, finish, "I could not start this", err)
+		return
+	}
+	switch m.Command {
+	case CommandPublish:
+		w.publish(ctx, m.ID, m.Version, "")
+	case CommandRollback:
+		w.rollbackEnvironment(ctx, m)
+	case CommandRestore:
+		w.restore(ctx, m, in)
+	}
+}
+
+// describe words an operation as the chat shows it.
+func describe(m ChatMessage) string {
+	switch m.Command {
+	case CommandPublish:
+		if m.Version > 0 {
+			return fmt.Sprintf("Publish version %d to production", m.Version)
+		}
+		return "Publish the live version to production"
+	case CommandRollback:
+		return fmt.Sprintf("Roll %s back to its previous deployment", envOrProduction(m.Environment))
+	case CommandRestore:
+		return fmt.Sprintf("Restore version %d", m.Version)
+	}
+	return m.Text
+}
+
+func envOrProduction(env string) string {
+	if env == "" {
+		return EnvProduction
+	}
+	return env
+}
+
+func (w *appWorkflow) productionScript() string {
+	if w.state.ProductionScript == "" {
+		return activities.ProductionScript(w.state.AppID)
+	}
+	return w.state.ProductionScript
+}
+
+// publish puts a built version (number, else the live preview version) in production,
+// reusing its bundle: nothing is rebuilt.
+func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int, part string) {
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: messageID, Part: part, Environment: models.EnvProduction}
+	if number == 0 {
+		number = w.state.LiveVersion
+	}
+	if number == 0 {
+		w.answer(ctx, finish, "There is no version to publish yet: describe the app first, and publish it once its preview is live.")
+		return
+	}
+	rv, ok := w.resolve(ctx, number, &finish)
+	if !ok {
+		return
+	}
+	if !rv.Built {
+		w.answer(ctx, finish, fmt.Sprintf("Version %d has no build to publish (it did not build). Version %d is the live preview; publish that one, or fix the app first.", number, w.state.LiveVersion))
+		return
+	}
+	finish.VersionID, finish.Number = rv.VersionID, rv.Number
+	url, deploymentID, ok := w.deployChecked(ctx, models.EnvProduction, rv.VersionID, rv.Number, &finish)
+	if !ok {
+		return
+	}
+	finish.Outcome = activities.OutcomeLive
+	finish.DeploymentID, finish.URL = deploymentID, url
+	finish.Reply = fmt.Sprintf("Version %d is live in production at %s.", rv.Number, url)
+	w.finish(ctx, finish)
+}
+
+// resolve looks a version up; a missing one is answered here (ok false).
+func (w *appWorkflow) resolve(ctx workflow.Context, number int, finish *activities.FinishTurnInput) (activities.ResolvedVersion, bool) {
+	var rv activities.ResolvedVersion
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.ResolveVersionName, activities.ResolveInput{AppID: w.state.AppID, Number: number}).Get(ctx, &rv); err != nil {
+		w.fail(ctx, *finish, fmt.Sprintf("I could not look up version %d", number), err)
+		return rv, false
+	}
+	if !rv.Found {
+		w.answer(ctx, *finish, fmt.Sprintf("There is no version %d; the latest is version %d.", number, w.state.LatestVersion))
+		return rv, false
+	}
+	return rv, true
+}
+
+// answer ends a turn with a reply and no change.
+func (w *appWorkflow) answer(ctx workflow.Context, finish activities.FinishTurnInput, reply string) {
+	finish.Outcome = activities.OutcomeUnsupported
+	finish.Reply = reply
+	w.finish(ctx, finish)
+}
+
+// rollbackProduction puts production's previous healthy deployment back after a publish
+// that went out but does not work.
+func (w *appWorkflow) rollbackProduction(ctx workflow.Context, finish *activities.FinishTurnInput) {
+	var prev activities.ResolvedVersion
+	err := workflow.ExecuteActivity(dbOptions(ctx), activities.PreviousDeploymentName,
+		activities.EnvironmentInput{AppID: w.state.AppID, Environment: models.EnvProduction}).Get(ctx, &prev)
+	if err != nil || !prev.Found {
+		finish.Error += "; there is no earlier healthy production deployment to put back"
+		return
+	}
+	din := activities.DeployInput{AppID: w.state.AppID, VersionID: prev.VersionID, DeploymentID: w.newDeploymentID(ctx),
+		Environment: models.EnvProduction, Script: w.productionScript(), Rollback: true}
+	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil); err != nil {
+		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", prev.Number, errorMessage(err))
+		return
+	}
+	w.state.ProductionVersion = prev.Number
+}
+
+// rollbackEnvironment puts the environment's previous healthy deployment back, reusing
+// its bundle.
+func (w *appWorkflow) rollbackEnvironment(ctx workflow.Context, m ChatMessage) {
+	env := envOrProduction(m.Environment)
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID, Environment: env}
+	var prev activities.ResolvedVersion
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.PreviousDeploymentName,
+		activities.EnvironmentInput{AppID: w.state.AppID, Environment: env}).Get(ctx, &prev); err != nil {
+		w.fail(ctx, finish, "I could not find the previous deployment", err)
+		return
+	}
+	if !prev.Found {
+		w.answer(ctx, finish, fmt.Sprintf("There is no earlier healthy deployment of %s to go back to.", env))
+		return
+	}
+	was := w.state.ProductionVersion
+	if env == models.EnvPreview {
+		was = w.state.LiveVersion
+	}
+	finish.VersionID, finish.Number = prev.VersionID, prev.Number
+	url, deploymentID, ok := w.deployChecked(ctx, env, prev.VersionID, prev.Number, &finish)
+	if !ok {
+		return
+	}
+	finish.Outcome = activities.OutcomeLive
+	finish.DeploymentID, finish.URL = deploymentID, url
+	finish.Reply = fmt.Sprintf("%s is back on version %d (it was on version %d) at %s. Nothing was rebuilt.", capitalize(env), prev.Number, was, url)
+	w.finish(ctx, finish)
+}
+
+// restore makes a new version from an old one's files and deploys it to preview; history
+// is never rewritten.
+func (w *appWorkflow) restore(ctx workflow.Context, m ChatMessage, in activities.TurnInput) {
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID}
+	if _, ok := w.resolve(ctx, m.Version, &finish); !ok {
+		return
+	}
+	w.setPhase(ctx, PhaseGenerate)
+	var gen activities.GenerateResult
+	rin := activities.RestoreInput{AppID: w.state.AppID, MessageID: m.ID, From: m.Version, BaseVersion: w.state.LiveVersion}
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.RestoreVersionName, rin).Get(ctx, &gen); err != nil {
+		w.fail(ctx, finish, fmt.Sprintf("I could not restore version %d", m.Version), err)
+		return
+	}
+	w.versionMade(gen, &finish)
+	built, ok := w.build(ctx, gen, false, &finish)
+	if !ok {
+		return
+	}
+	if !built.OK {
+		w.fail(ctx, finish, fmt.Sprintf("Version %d (the files of version %d) did not build (%s)", gen.Number, m.Version, describeBuildErrors(built.Errors)), nil)
+		return
+	}
+	url, deploymentID, ok := w.deployChecked(ctx, models.EnvPreview, gen.VersionID, gen.Number, &finish)
+	if !ok {
+		return
+	}
+	finish.Outcome = activities.OutcomeLive
+	finish.DeploymentID, finish.URL = deploymentID, url
+	reused := ""
+	if built.Reused {
+		reused = " Its bundle was reused, not rebuilt."
+	}
+	finish.Reply = fmt.Sprintf("Version %d has the files of version %d and is live at %s.%s", gen.Number, m.Version, url, reused)
+	w.finish(ctx, finish)
+}
+
+// syncSecrets sends an environment's changed secrets to its script. It is quiet when it
+// works; a failure is answered in the chat.
+func (w *appWorkflow) syncSecrets(ctx workflow.Context, m ChatMessage) {
+	env := envOrProduction(m.Environment)
+	script := w.state.PreviewScript
+	if env == models.EnvProduction {
+		script = w.productionScript()
+	}
+	err := workflow.ExecuteActivity(deployOptions(ctx), activities.SyncSecretsName,
+		activities.EnvironmentInput{AppID: w.state.AppID, Environment: env, Script: script}).Get(ctx, nil)
+	if err != nil {
+		finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID, Environment: env}
+		w.fail(ctx, finish, fmt.Sprintf("I could not update the secrets of %s", env), err)
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
