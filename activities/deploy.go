@@ -73,9 +73,11 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("deploy:%s:%d", in.DeploymentID, attempt), Type: models.EventDeployStarted, VersionNumber: v.Number, Message: msg,
 		Data: map[string]any{"environment": in.Environment, "script": in.Script, "files": len(bundle)}})
 
+	stop := heartbeatEvery(ctx, 5*time.Second, "deploying")
 	res, err := a.Deployer.Deploy(ctx, cloudflare.DeployRequest{Script: in.Script, Assets: bundle}, func(m string) {
 		activity.RecordHeartbeat(ctx, m)
 	})
+	stop()
 	if err != nil {
 		err = deployError(err)
 		d.Error = err.Error()
@@ -104,6 +106,27 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 		Message: fmt.Sprintf("Deployed version %d to %s (%d files uploaded, %d already there)", v.Number, res.URL, res.Uploaded, res.Reused),
 		Data:    map[string]any{"url": res.URL, "environment": in.Environment, "uploaded": res.Uploaded, "reused": res.Reused, "api_calls": res.Calls}})
 	return DeployResult{URL: res.URL, Uploaded: res.Uploaded, Reused: res.Reused, Calls: res.Calls}, nil
+}
+
+// heartbeatEvery heartbeats until stopped, so that a long call (a large upload) keeps
+// the activity alive while a dead worker is noticed within the heartbeat timeout.
+func heartbeatEvery(ctx context.Context, every time.Duration, detail string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, detail)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // deployError turns a classified Cloudflare error into the Temporal error that makes the
@@ -152,8 +175,16 @@ func (a *Activities) Verify(ctx context.Context, in VerifyInput) (VerifyResult, 
 		rep verify.Report
 		err error
 	)
+	opts := verify.Options{DeepLink: "/appforge-check/deep/link"}
+	if bundle, err := a.Store.BuildFiles(ctx, in.VersionID); err == nil {
+		for _, f := range bundle {
+			if f.Path == "404.html" {
+				opts.NotFoundPage = true // served with 404-page handling, not the SPA fallback
+			}
+		}
+	}
 	for i := 0; i < 4; i++ {
-		rep, err = verify.Site(ctx, a.HTTPClient, in.URL, verify.Options{DeepLink: "/appforge-check/deep/link"})
+		rep, err = verify.Site(ctx, a.HTTPClient, in.URL, opts)
 		if err != nil {
 			return VerifyResult{}, nonRetryable(ErrTypeInvalidInput, err)
 		}

@@ -147,7 +147,9 @@ func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error)
 	}
 
 	started := time.Now()
+	stop := heartbeatEvery(ctx, 5*time.Second, "generating")
 	out, err := a.Generator.Step(ctx, sin, a.progress(ctx, in, v.Number))
+	stop()
 	if err != nil {
 		return StepResult{}, providerError(err)
 	}

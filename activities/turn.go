@@ -125,7 +125,9 @@ func (a *Activities) Plan(ctx context.Context, in TurnInput) (PlanResult, error)
 		return PlanResult{}, err
 	}
 	started := time.Now()
+	stop := heartbeatEvery(ctx, 5*time.Second, "planning")
 	plan, err := a.Generator.Plan(ctx, req)
+	stop()
 	if err != nil {
 		return PlanResult{}, providerError(err)
 	}
@@ -231,6 +233,19 @@ func (a *Activities) Generate(ctx context.Context, in TurnInput) (GenerateResult
 // generateRequest loads the base version the turn starts from.
 func (a *Activities) generateRequest(ctx context.Context, in TurnInput) (generate.Request, error) {
 	req := generate.Request{AppID: in.AppID, Message: in.Text}
+	names := map[string]bool{}
+	for _, env := range []string{models.EnvPreview, models.EnvProduction} {
+		list, err := a.Store.Secrets(ctx, in.AppID, env, false)
+		if err != nil {
+			return req, err
+		}
+		for _, s := range list {
+			if !names[s.Name] {
+				names[s.Name] = true
+				req.SecretNames = append(req.SecretNames, s.Name)
+			}
+		}
+	}
 	if in.BaseVersion == 0 {
 		return req, nil
 	}

@@ -90,6 +90,13 @@ func newEnv(t *testing.T, extra map[string]string) *env {
 
 func (e *env) start() {
 	e.t.Helper()
+	e.startParts(stack.All)
+}
+
+// startParts starts some parts of the stack in this process (the rest may run as other
+// processes).
+func (e *env) startParts(parts stack.Parts) {
+	e.t.Helper()
 	cfg, err := config.LoadFrom(func(k string) string { return e.vars[k] })
 	if err != nil {
 		e.t.Fatal(err)
@@ -98,7 +105,7 @@ func (e *env) start() {
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	e.st, err = stack.Start(ctx, cfg, stack.All, log)
+	e.st, err = stack.Start(ctx, cfg, parts, log)
 	if err != nil {
 		e.t.Fatalf("start stack: %v", err)
 	}

@@ -28,6 +28,9 @@ type Request struct {
 	// BaseState is the generator's own state stored with the base version (see
 	// Result.State); nil for the first version.
 	BaseState json.RawMessage `json:"base_state,omitempty"`
+	// SecretNames are the names of the app's secrets (Worker bindings, server side).
+	// A generator may be told names, never values.
+	SecretNames []string `json:"secret_names,omitempty"`
 }
 
 // Action says what a plan does to one file.

@@ -43,6 +43,9 @@ type Options struct {
 	// DeepLink, when set, is a client-side route that must answer with index.html
 	// (single-page-app fallback), e.g. "/some/client/route".
 	DeepLink string
+	// NotFoundPage: the site has a 404.html and unknown paths must answer it with 404
+	// instead of the single-page-app fallback.
+	NotFoundPage bool
 	// MaxAssets bounds how many referenced assets are fetched; default 50.
 	MaxAssets int
 }
@@ -81,7 +84,9 @@ func Site(ctx context.Context, client *http.Client, siteURL string, opts Options
 	}
 	if opts.DeepLink != "" {
 		deep := root.ResolveReference(&url.URL{Path: opts.DeepLink})
-		if got, ok := r.fetch(ctx, client, deep.String(), "text/html"); ok && !bytes.Equal(got, body) {
+		if opts.NotFoundPage {
+			r.expectNotFound(ctx, client, deep.String())
+		} else if got, ok := r.fetch(ctx, client, deep.String(), "text/html"); ok && !bytes.Equal(got, body) {
 			r.problem(fmt.Sprintf("%s did not answer with index.html (single-page-app fallback)", deep.Path))
 		}
 	}
@@ -121,6 +126,26 @@ func (r *Report) fetch(ctx context.Context, client *http.Client, u, want string)
 		return body, false
 	}
 	return body, true
+}
+
+// expectNotFound checks that u answers the site's 404 page with status 404.
+func (r *Report) expectNotFound(ctx context.Context, client *http.Client, u string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		r.problem(fmt.Sprintf("%s: %v", u, err))
+		return
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		r.problem(fmt.Sprintf("%s: %v", u, err))
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	r.Checks = append(r.Checks, Check{URL: u, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Bytes: len(body)})
+	if resp.StatusCode != http.StatusNotFound || !contentTypeIs(resp.Header.Get("Content-Type"), "text/html") {
+		r.problem(fmt.Sprintf("%s answered %d %s, want the 404 page with status 404", u, resp.StatusCode, resp.Header.Get("Content-Type")))
+	}
 }
 
 func contentTypeIs(got, want string) bool {

@@ -124,3 +124,29 @@ func TestHTTPClientResolvesLocalhostNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteWithNotFoundPage(t *testing.T) {
+	s := goodSite()
+	s.spa = false
+	s.files["/404.html"] = [2]string{"text/html", "<h1>Not here</h1>"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.files[r.URL.Path]; !ok && r.URL.Path != "/" {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(s.files["/404.html"][1]))
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	rep, err := Site(context.Background(), srv.Client(), srv.URL, Options{DeepLink: "/x/y", NotFoundPage: true})
+	if err != nil || !rep.OK() {
+		t.Fatalf("404-page site: %v %v", err, rep.Problems)
+	}
+	// A site in 404-page mode that answers 200 for everything fails.
+	spa := httptest.NewServer(goodSite())
+	defer spa.Close()
+	if rep, _ := Site(context.Background(), spa.Client(), spa.URL, Options{DeepLink: "/x/y", NotFoundPage: true}); rep.OK() {
+		t.Error("a site without its 404 page passed")
+	}
+}

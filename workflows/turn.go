@@ -33,7 +33,8 @@ func generateOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           LLMTaskQueue,
 		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    3 * time.Minute,
+		// Steps heartbeat every few seconds while the model streams or thinks.
+		HeartbeatTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 8,
 			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound, activities.ErrTypeGeneration,
 				activities.ErrTypeModelAuth, activities.ErrTypeModelNotFound, activities.ErrTypeModelRejected}},
@@ -55,7 +56,9 @@ func deployOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           DeployTaskQueue,
 		StartToCloseTimeout: 5 * time.Minute,
-		HeartbeatTimeout:    time.Minute,
+		// Deploys heartbeat every few seconds, so a dead worker is noticed quickly and
+		// another one takes the deploy over.
+		HeartbeatTimeout: 30 * time.Second,
 		// Cloudflare outages are retried for up to an hour; rate limits wait the delay
 		// Cloudflare asks for.
 		ScheduleToCloseTimeout: time.Hour,

@@ -135,6 +135,11 @@ func firstUserMessage(in generate.StepInput) string {
 		b.WriteString("These are the files of the app's current version; change only what the request needs.\n\n")
 	}
 	writeFiles(&b, in.Files, stepContentBudget)
+	if len(in.Request.SecretNames) > 0 {
+		b.WriteString("## Secrets\n\nThe app's server side has these secrets (names only; their values are never shown, and the browser code cannot read them): ")
+		b.WriteString(strings.Join(in.Request.SecretNames, ", "))
+		b.WriteString(". Never put a secret value in the app's code.\n\n")
+	}
 	b.WriteString("Make the change with the tools, then call finish.")
 	return b.String()
 }
