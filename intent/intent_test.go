@@ -24,6 +24,11 @@ func TestRead(t *testing.T) {
 		{"how do I deploy this?", Intent{}},
 		{"Create a landing page for my coffee shop", Intent{}},
 		{"", Intent{}},
+		{"deploy it to my domain myapp.com", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.com"}},
+		{"Create a todo app and deploy it to my domain myapp.com", Intent{Publish: true, Domain: "myapp.com"}},
+		{"publish it on shop.example.org please", Intent{Publish: true, OnlyPublish: true, Domain: "shop.example.org"}},
+		{"deploy to https://MyApp.io", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.io"}},
+		{"make a link to example.com in the footer", Intent{}},
 	} {
 		if got := Read(tc.msg); got != tc.want {
 			t.Errorf("Read(%q) = %+v, want %+v", tc.msg, got, tc.want)

@@ -168,6 +168,58 @@ type Deployment struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// Domain modes.
+const (
+	// DomainZone: the domain becomes a zone in the Cloudflare account (the user points
+	// the registrar's nameservers at Cloudflare).
+	DomainZone = "zone"
+	// DomainCustomHostname: Cloudflare for SaaS; the user keeps their DNS and adds a
+	// CNAME and TXT records.
+	DomainCustomHostname = "custom_hostname"
+)
+
+// Domain states, as users see them.
+const (
+	DomainPending     = "pending"         // being set up
+	DomainWaitingDNS  = "waiting_for_dns" // the user has DNS changes to make (see Instructions)
+	DomainConflict    = "conflict"        // something is in the way (see Message)
+	DomainCertificate = "issuing_certificate"
+	DomainActive      = "active"
+	DomainGaveUp      = "gave_up"   // waited the configured days; a check starts it again
+	DomainDrift       = "dns_drift" // was active, DNS changed since
+	DomainFailed      = "failed"
+	DomainDetaching   = "detaching"
+)
+
+// Domain is a hostname attached to an app's production environment. Its workflow
+// (domain/<hostname>) owns it; this record is what the API shows.
+type Domain struct {
+	Hostname string `gorm:"primaryKey;size:253" json:"hostname"`
+	AppID    string `gorm:"size:40;not null;index" json:"app_id"`
+	Mode     string `gorm:"size:20;not null" json:"mode"`
+	// Primary is the hostname that serves; the other (apex or www) redirects to it.
+	Primary   string `gorm:"size:253" json:"primary,omitempty"`
+	Secondary string `gorm:"size:253" json:"secondary,omitempty"`
+	Status    string `gorm:"size:30;not null" json:"status"`
+	// Message says, in plain words, what is happening and what the user must do.
+	Message          string `gorm:"type:text" json:"message"`
+	ZoneID           string `gorm:"size:64" json:"zone_id,omitempty"`
+	CustomHostnameID string `gorm:"size:64" json:"custom_hostname_id,omitempty"`
+	// Instructions is a JSON array of DNS records or nameservers to set: {type, name,
+	// value, purpose}.
+	Instructions string `gorm:"type:text" json:"-"`
+	// LastObserved is a JSON report of the last check: our DNS lookups and Cloudflare's
+	// statuses.
+	LastObserved      string     `gorm:"type:text" json:"-"`
+	CertificateStatus string     `gorm:"size:40" json:"certificate_status,omitempty"`
+	CertificateExpiry *time.Time `json:"certificate_expires_at,omitempty"`
+	LastCheckedAt     *time.Time `json:"last_checked_at,omitempty"`
+	NextCheckAt       *time.Time `json:"next_check_at,omitempty"`
+	ActiveAt          *time.Time `json:"active_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
 // Secret is one secret of an app's environment. The value is sealed (AES-GCM) and only
 // opened to send it to Cloudflare; the API lists names, never values.
 type Secret struct {
@@ -241,7 +293,7 @@ type Event struct {
 
 // All lists every model, for migrations.
 func All() []any {
-	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}, &GenerationStep{}, &TranscriptMessage{}, &Secret{}}
+	return []any{&App{}, &AppVersion{}, &Blob{}, &AppFile{}, &BuildFile{}, &ChatMessage{}, &Deployment{}, &Event{}, &GenerationStep{}, &TranscriptMessage{}, &Secret{}, &Domain{}}
 }
 
 // NewID returns a random identifier: prefix followed by 20 lower-case base32 characters

@@ -89,6 +89,10 @@ type ChatMessage struct {
 	Command     string `json:"command,omitempty"`
 	Environment string `json:"environment,omitempty"`
 	Version     int    `json:"version,omitempty"`
+	// Domain, DomainMode and Primary are set for CommandAttachDomain.
+	Domain     string `json:"domain,omitempty"`
+	DomainMode string `json:"domain_mode,omitempty"`
+	Primary    string `json:"primary,omitempty"`
 }
 
 // Operations queued as messages.
@@ -102,9 +106,11 @@ const (
 	CommandRestore = "restore"
 	// CommandSyncSecrets sends the environment's changed secrets to its script.
 	CommandSyncSecrets = "sync_secrets"
+	// CommandAttachDomain serves production at a domain (publishing first if needed).
+	CommandAttachDomain = "attach_domain"
 )
 
-var commands = map[string]bool{CommandPublish: true, CommandRollback: true, CommandRestore: true, CommandSyncSecrets: true}
+var commands = map[string]bool{CommandPublish: true, CommandRollback: true, CommandRestore: true, CommandSyncSecrets: true, CommandAttachDomain: true}
 
 // SendResult answers UpdateSendMessage.
 type SendResult struct {
@@ -120,8 +126,10 @@ type SendResult struct {
 type AppInput struct {
 	AppID string `json:"app_id"`
 	// MaxTurnsPerRun makes the workflow continue-as-new after that many turns (default 100).
-	MaxTurnsPerRun int       `json:"max_turns_per_run,omitempty"`
-	State          *AppState `json:"state,omitempty"`
+	MaxTurnsPerRun int `json:"max_turns_per_run,omitempty"`
+	// Domains configures the domain workflows this app starts.
+	Domains DomainOptions `json:"domains,omitempty"`
+	State   *AppState     `json:"state,omitempty"`
 }
 
 // AppState is the workflow's live state, returned by QueryState and carried across
@@ -180,6 +188,8 @@ func ValidateMessage(m ChatMessage) error {
 		return fmt.Errorf("environment %q is not preview or production", m.Environment)
 	case m.Version < 0:
 		return errors.New("version must be positive")
+	case m.Command == CommandAttachDomain && m.Domain == "":
+		return errors.New("attach_domain needs a domain")
 	case len(m.Text) > MaxMessageBytes:
 		return fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
 	}
@@ -341,7 +351,7 @@ func (w *appWorkflow) continueAsNew(ctx workflow.Context) error {
 	state.TurnsThisRun = 0
 	state.Current = nil
 	w.log.Info("continuing as new", "turns_done", state.TurnsDone, "queued", len(state.Queue))
-	return workflow.NewContinueAsNewError(ctx, AppWorkflow, AppInput{AppID: w.in.AppID, MaxTurnsPerRun: w.in.MaxTurnsPerRun, State: &state})
+	return workflow.NewContinueAsNewError(ctx, AppWorkflow, AppInput{AppID: w.in.AppID, MaxTurnsPerRun: w.in.MaxTurnsPerRun, Domains: w.in.Domains, State: &state})
 }
 
 func (w *appWorkflow) setPhase(ctx workflow.Context, p Phase) {

@@ -12,8 +12,9 @@ import (
 // Client sends chat messages to app workflows and reads their state.
 type Client struct {
 	Temporal client.Client
-	// MaxTurnsPerRun is passed to workflows this client starts.
+	// MaxTurnsPerRun and Domains are passed to workflows this client starts.
 	MaxTurnsPerRun int
+	Domains        DomainOptions
 }
 
 // Send delivers a chat message to the app's workflow, starting the workflow if it is not
@@ -26,7 +27,7 @@ func (c *Client) Send(ctx context.Context, appID string, m ChatMessage) (SendRes
 		TaskQueue:                TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(AppIDAttribute.ValueSet(appID)),
-	}, AppWorkflowName, AppInput{AppID: appID, MaxTurnsPerRun: c.MaxTurnsPerRun})
+	}, AppWorkflowName, AppInput{AppID: appID, MaxTurnsPerRun: c.MaxTurnsPerRun, Domains: c.Domains})
 	handle, err := c.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -44,6 +45,35 @@ func (c *Client) Send(ctx context.Context, appID string, m ChatMessage) (SendRes
 		return SendResult{}, fmt.Errorf("send message %s to app %s: %w", m.ID, appID, err)
 	}
 	return res, nil
+}
+
+// CheckDomain asks a domain's workflow to check now instead of waiting for its timer.
+func (c *Client) CheckDomain(ctx context.Context, hostname string) error {
+	if err := c.Temporal.SignalWorkflow(ctx, DomainWorkflowID(hostname), "", SignalCheckNow, nil); err != nil {
+		return fmt.Errorf("check domain %s: %w", hostname, err)
+	}
+	return nil
+}
+
+// DetachDomain asks a domain's workflow to detach the domain and end.
+func (c *Client) DetachDomain(ctx context.Context, hostname string) error {
+	if err := c.Temporal.SignalWorkflow(ctx, DomainWorkflowID(hostname), "", SignalDetach, nil); err != nil {
+		return fmt.Errorf("detach domain %s: %w", hostname, err)
+	}
+	return nil
+}
+
+// DomainState queries a domain's workflow.
+func (c *Client) DomainState(ctx context.Context, hostname string) (DomainState, error) {
+	v, err := c.Temporal.QueryWorkflow(ctx, DomainWorkflowID(hostname), "", QueryState)
+	if err != nil {
+		return DomainState{}, fmt.Errorf("query domain %s: %w", hostname, err)
+	}
+	var st DomainState
+	if err := v.Get(&st); err != nil {
+		return DomainState{}, err
+	}
+	return st, nil
 }
 
 // State queries the app's workflow for its live state.

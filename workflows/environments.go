@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/appforge/appforge/activities"
@@ -38,11 +39,13 @@ func (w *appWorkflow) operation(ctx workflow.Context, m ChatMessage) {
 	}
 	switch m.Command {
 	case CommandPublish:
-		w.publish(ctx, m.ID, m.Version, "")
+		w.publish(ctx, m.ID, m.Version, "", false)
 	case CommandRollback:
 		w.rollbackEnvironment(ctx, m)
 	case CommandRestore:
 		w.restore(ctx, m, in)
+	case CommandAttachDomain:
+		w.attachDomain(ctx, m, "")
 	}
 }
 
@@ -58,6 +61,8 @@ func describe(m ChatMessage) string {
 		return fmt.Sprintf("Roll %s back to its previous deployment", envOrProduction(m.Environment))
 	case CommandRestore:
 		return fmt.Sprintf("Restore version %d", m.Version)
+	case CommandAttachDomain:
+		return fmt.Sprintf("Serve the app at %s", m.Domain)
 	}
 	return m.Text
 }
@@ -78,7 +83,8 @@ func (w *appWorkflow) productionScript() string {
 
 // publish puts a built version (number, else the live preview version) in production,
 // reusing its bundle: nothing is rebuilt.
-func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int, part string) {
+// more is set when another reply to the same message follows (a domain to attach).
+func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int, part string, more bool) {
 	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: messageID, Part: part, Environment: models.EnvProduction}
 	if number == 0 {
 		number = w.state.LiveVersion
@@ -103,6 +109,7 @@ func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int
 	finish.Outcome = activities.OutcomeLive
 	finish.DeploymentID, finish.URL = deploymentID, url
 	finish.Reply = fmt.Sprintf("Version %d is live in production at %s.", rv.Number, url)
+	finish.More = more
 	w.finish(ctx, finish)
 }
 
@@ -234,4 +241,51 @@ func capitalize(s string) string {
 		return s
 	}
 	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// attachDomain serves production at a domain: it publishes first when nothing is in
+// production yet, checks the hostname, and starts the domain's workflow (a child that
+// outlives this run: it lives as long as the domain is attached).
+func (w *appWorkflow) attachDomain(ctx workflow.Context, m ChatMessage, part string) {
+	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID, Part: part, Environment: models.EnvProduction}
+	if w.state.ProductionVersion == 0 {
+		if w.state.LiveVersion == 0 {
+			w.answer(ctx, finish, fmt.Sprintf("There is no app to put at %s yet: describe it first.", m.Domain))
+			return
+		}
+		w.publish(ctx, m.ID, 0, part+".publish", true)
+		if w.state.ProductionVersion == 0 {
+			return // the publish failed and said why
+		}
+	}
+	var prep activities.PreparedDomain
+	pin := activities.PrepareDomainInput{AppID: w.state.AppID, Hostname: m.Domain, Mode: m.DomainMode, Primary: m.Primary, Script: w.productionScript()}
+	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.PrepareDomainName, pin).Get(ctx, &prep); err != nil {
+		w.fail(ctx, finish, fmt.Sprintf("I could not set up %s", m.Domain), err)
+		return
+	}
+	if prep.Problem != "" {
+		w.answer(ctx, finish, prep.Problem)
+		return
+	}
+	if !prep.Existing {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: DomainWorkflowID(prep.Hostname),
+			TaskQueue:  TaskQueue,
+			// The domain outlives this run of the app's workflow (continue-as-new).
+			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		})
+		child := workflow.ExecuteChildWorkflow(cctx, DomainWorkflowName, DomainInput{AppID: w.state.AppID, Hostname: prep.Hostname, Mode: prep.Mode,
+			Primary: prep.Primary, Secondary: prep.Secondary, Script: w.productionScript(), Options: w.in.Domains})
+		if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			w.fail(ctx, finish, fmt.Sprintf("I could not start setting up %s", prep.Hostname), err)
+			return
+		}
+	}
+	reply := fmt.Sprintf("Setting up %s for production (%s). I will tell you here what, if anything, to change at your DNS provider; GET /v1/apps/%s/domains shows it at any time.",
+		prep.Hostname, modeWords(prep.Mode), w.state.AppID)
+	if prep.Existing {
+		reply = fmt.Sprintf("%s is already attached to this app; GET /v1/apps/%s/domains shows where it stands.", prep.Hostname, w.state.AppID)
+	}
+	w.answer(ctx, finish, reply)
 }

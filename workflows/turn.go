@@ -99,7 +99,11 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 		return
 	}
 	if start.Intent.OnlyPublish {
-		w.publish(ctx, m.ID, start.Intent.Version, "")
+		if start.Intent.Domain != "" {
+			w.attachDomain(ctx, ChatMessage{ID: m.ID, Domain: start.Intent.Domain}, "")
+			return
+		}
+		w.publish(ctx, m.ID, start.Intent.Version, "", false)
 		return
 	}
 	var plan activities.PlanResult
@@ -138,10 +142,18 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish.URL = url
 	finish.Reply = liveReply(plan, gen, built, url)
 	if start.Intent.Publish {
-		// "…and deploy it": the change is live in preview; production comes next.
+		// "…and deploy it (to my domain …)": the change is live in preview; production
+		// comes next, then the domain.
 		finish.More = true
 		w.finish(ctx, finish)
-		w.publish(ctx, m.ID, gen.Number, ".publish")
+		if start.Intent.Domain != "" {
+			w.publish(ctx, m.ID, gen.Number, ".publish", true)
+			if w.state.ProductionVersion == gen.Number {
+				w.attachDomain(ctx, ChatMessage{ID: m.ID, Domain: start.Intent.Domain}, ".domain")
+			}
+			return
+		}
+		w.publish(ctx, m.ID, gen.Number, ".publish", false)
 		return
 	}
 	w.finish(ctx, finish)
