@@ -59,6 +59,9 @@ type Activities struct {
 	Deployer  Deployer
 	// Secrets opens sealed secret values to send them to Cloudflare.
 	Secrets *secrets.Box
+	// DomainProvider sets custom domains up (cloudflare.Deployer); Domains configures them.
+	DomainProvider DomainProvider
+	Domains        DomainConfig
 	// HTTPClient fetches deployed sites for verification; it must resolve the edge's
 	// *.localhost hostnames when deploying locally.
 	HTTPClient *http.Client

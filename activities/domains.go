@@ -1,6 +1,12 @@
 package activities
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/appforge/appforge/cloudflare"
+	"github.com/appforge/appforge/domains"
+)
 
 // Activity names of custom domains.
 const (
@@ -131,4 +137,35 @@ type PreparedDomain struct {
 	Problem string
 	// Existing is true when the domain is already attached to this app.
 	Existing bool
+}
+
+// DomainProvider is what the domain activities need of Cloudflare (cloudflare.Deployer).
+type DomainProvider interface {
+	EnsureZone(ctx context.Context, name string) (cloudflare.Zone, error)
+	Zone(ctx context.Context, id string) (cloudflare.Zone, error)
+	CheckZoneActivation(ctx context.Context, zoneID string) error
+	AttachWorkerDomain(ctx context.Context, zoneID, hostname, script string) (cloudflare.WorkerDomain, error)
+	DetachWorkerDomain(ctx context.Context, hostname string) error
+	CertificatePacks(ctx context.Context, zoneID string) ([]cloudflare.CertificatePack, error)
+	SetAlwaysUseHTTPS(ctx context.Context, zoneID string, on bool) error
+	EnsureRedirect(ctx context.Context, zoneID, fromHost, toHost string) error
+	RemoveRedirect(ctx context.Context, zoneID, fromHost string) error
+	EnsureCustomHostname(ctx context.Context, zoneID, hostname string) (cloudflare.CustomHostname, error)
+	CustomHostname(ctx context.Context, zoneID, id string) (cloudflare.CustomHostname, error)
+	RefreshCustomHostname(ctx context.Context, zoneID, id string) (cloudflare.CustomHostname, error)
+	DeleteCustomHostname(ctx context.Context, zoneID, id string) error
+	EnsureRoute(ctx context.Context, zoneID, pattern, script string) error
+	DeleteRoute(ctx context.Context, zoneID, pattern string) error
+}
+
+// DomainConfig configures custom domains.
+type DomainConfig struct {
+	// SaaSZone is the Cloudflare zone that serves custom hostnames (Cloudflare for
+	// SaaS); SaaSTarget is the hostname users CNAME to. Empty SaaSZone: zone mode only.
+	SaaSZone   string
+	SaaSTarget string
+	// Resolver looks up what a domain needs before Cloudflare is asked to re-check.
+	Resolver *domains.Resolver
+	// AllowReserved accepts .test, .example and the like (demos on the local edge).
+	AllowReserved bool
 }

@@ -33,6 +33,8 @@ type fakeWorkflows struct {
 	unavailable bool
 	stateErr    error
 	statePanics bool
+	// domainSignals records "check:host" and "detach:host".
+	domainSignals []string
 }
 
 type sentMessage struct {
@@ -87,6 +89,24 @@ func (f *fakeWorkflows) State(ctx context.Context, appID string) (workflows.AppS
 		}
 	}
 	return st, nil
+}
+
+func (f *fakeWorkflows) CheckDomain(ctx context.Context, hostname string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.domainSignals = append(f.domainSignals, "check:"+hostname)
+	return nil
+}
+
+func (f *fakeWorkflows) DetachDomain(ctx context.Context, hostname string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.domainSignals = append(f.domainSignals, "detach:"+hostname)
+	return nil
+}
+
+func (f *fakeWorkflows) DomainState(ctx context.Context, hostname string) (workflows.DomainState, error) {
+	return workflows.DomainState{Status: "waiting_for_dns", Checks: 3}, nil
 }
 
 func (f *fakeWorkflows) setUnavailable(v bool) {

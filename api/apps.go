@@ -154,7 +154,7 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 		content = describeCommand(m)
 	}
 	stored, _, err := s.store.SaveMessage(ctx, models.ChatMessage{AppID: appID, ID: m.ID, Role: models.RoleUser, Content: content, Status: models.MessageQueued,
-		Command: m.Command, Environment: m.Environment, Target: m.Version})
+		Command: m.Command, Environment: m.Environment, Target: m.Version, Domain: m.Domain, DomainMode: m.DomainMode, Primary: m.Primary})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -198,7 +198,8 @@ func (s *Server) Redeliver(ctx context.Context, grace time.Duration) (int, error
 	}
 	n := 0
 	for _, m := range ms {
-		msg := workflows.ChatMessage{ID: m.ID, Text: m.Content, Command: m.Command, Environment: m.Environment, Version: m.Target}
+		msg := workflows.ChatMessage{ID: m.ID, Text: m.Content, Command: m.Command, Environment: m.Environment, Version: m.Target,
+			Domain: m.Domain, DomainMode: m.DomainMode, Primary: m.Primary}
 		if m.Command != "" {
 			msg.Text = ""
 		}

@@ -25,6 +25,8 @@ func describeCommand(m workflows.ChatMessage) string {
 		return fmt.Sprintf("Roll %s back to its previous deployment", m.Environment)
 	case workflows.CommandRestore:
 		return fmt.Sprintf("Restore version %d", m.Version)
+	case workflows.CommandAttachDomain:
+		return fmt.Sprintf("Serve the app at %s", m.Domain)
 	}
 	return m.Command
 }

@@ -26,6 +26,10 @@ type Workflows interface {
 	Send(ctx context.Context, appID string, m workflows.ChatMessage) (workflows.SendResult, error)
 	// State queries the workflow's live state.
 	State(ctx context.Context, appID string) (workflows.AppState, error)
+	// CheckDomain and DetachDomain signal a domain's workflow; DomainState queries it.
+	CheckDomain(ctx context.Context, hostname string) error
+	DetachDomain(ctx context.Context, hostname string) error
+	DomainState(ctx context.Context, hostname string) (workflows.DomainState, error)
 }
 
 // Options configures the server.
@@ -34,6 +38,8 @@ type Options struct {
 	Workflows Workflows
 	// Ready reports whether the workflow service answers, for /readyz; nil means always.
 	Ready func(ctx context.Context) error
+	// AllowReservedDomains accepts .test and similar names (demos on the local edge).
+	AllowReservedDomains bool
 	// Secrets seals secret values; nil means the secrets endpoints answer 503.
 	Secrets *secrets.Box
 	// MaxMessageBytes bounds a chat message (default 8000).
@@ -115,6 +121,10 @@ func NewServer(opts Options) *Server {
 	app.GET("/environments", s.listEnvironments)
 	app.POST("/environments/:env/deploy", s.deploy)
 	app.POST("/environments/:env/rollback", s.rollback)
+	app.GET("/domains", s.listDomains)
+	app.POST("/domains", s.attachDomain)
+	app.POST("/domains/:hostname/check", s.checkDomain)
+	app.DELETE("/domains/:hostname", s.detachDomain)
 	app.GET("/environments/:env/secrets", s.listSecrets)
 	app.PUT("/environments/:env/secrets/:name", s.putSecret)
 	app.DELETE("/environments/:env/secrets/:name", s.deleteSecret)

@@ -104,6 +104,36 @@ type Config struct {
 	ModelInputPrice  float64
 	ModelOutputPrice float64
 
+	// EdgeTLSAddr is where the local edge serves custom domains over HTTPS
+	// (APPFORGE_EDGE_TLS_ADDR, default 127.0.0.1:8443).
+	EdgeTLSAddr string
+	// The local edge's status delays, for demos: zone activation, certificate issuance
+	// and custom hostname validation (APPFORGE_EDGE_ZONE_DELAY, _CERT_DELAY,
+	// _HOSTNAME_DELAY; 0 is immediate, negative never: only an activation check or the
+	// edge's control endpoint moves the status).
+	EdgeZoneDelay     time.Duration
+	EdgeCertDelay     time.Duration
+	EdgeHostnameDelay time.Duration
+
+	// DNSResolvers are the DNS servers our own domain checks ask (host:port, comma
+	// separated; APPFORGE_DNS_RESOLVER). Empty: the system's, except with the local edge
+	// (whose domains are not in real DNS), where the check is skipped.
+	DNSResolvers []string
+	// SaaSZone and SaaSTarget enable custom hostname mode (Cloudflare for SaaS): the
+	// zone that serves customers' hostnames and the name they CNAME to.
+	SaaSZone   string
+	SaaSTarget string
+	// Domain workflow timing: give up waiting for DNS after DomainGiveUp, check on a
+	// backoff from DomainMinBackoff to DomainMaxBackoff, watch active domains every
+	// DomainWatch.
+	DomainGiveUp     time.Duration
+	DomainMinBackoff time.Duration
+	DomainMaxBackoff time.Duration
+	DomainWatch      time.Duration
+	// AllowReservedDomains accepts .test, .example and similar names (APPFORGE_DOMAINS_
+	// ALLOW_RESERVED; default on with the local edge, for demos).
+	AllowReservedDomains bool
+
 	// SecretKey seals app secrets at rest (AES-256-GCM), base64 or hex of 32 bytes
 	// (APPFORGE_SECRET_KEY); empty means a key file made once in DataDir.
 	SecretKey Secret
@@ -156,6 +186,17 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		ModelInputPrice:      e.price("APPFORGE_MODEL_INPUT_PRICE"),
 		ModelOutputPrice:     e.price("APPFORGE_MODEL_OUTPUT_PRICE"),
 		SecretKey:            Secret(e.str("APPFORGE_SECRET_KEY", "")),
+		EdgeTLSAddr:          e.str("APPFORGE_EDGE_TLS_ADDR", "127.0.0.1:8443"),
+		EdgeZoneDelay:        e.durationOrZero("APPFORGE_EDGE_ZONE_DELAY", 5*time.Second),
+		EdgeCertDelay:        e.durationOrZero("APPFORGE_EDGE_CERT_DELAY", 2*time.Second),
+		EdgeHostnameDelay:    e.durationOrZero("APPFORGE_EDGE_HOSTNAME_DELAY", 3*time.Second),
+		DNSResolvers:         e.list("APPFORGE_DNS_RESOLVER"),
+		SaaSZone:             e.str("APPFORGE_SAAS_ZONE", ""),
+		SaaSTarget:           e.str("APPFORGE_SAAS_CNAME_TARGET", ""),
+		DomainGiveUp:         e.duration("APPFORGE_DOMAIN_GIVE_UP", 7*24*time.Hour),
+		DomainMinBackoff:     e.duration("APPFORGE_DOMAIN_MIN_BACKOFF", 10*time.Second),
+		DomainMaxBackoff:     e.duration("APPFORGE_DOMAIN_MAX_BACKOFF", time.Hour),
+		DomainWatch:          e.duration("APPFORGE_DOMAIN_WATCH", 6*time.Hour),
 		MaxMessageBytes:      e.int("APPFORGE_MAX_MESSAGE_BYTES", 8000),
 		MaxTurnsPerRun:       e.int("APPFORGE_MAX_TURNS_PER_RUN", 100),
 		LogFormat:            e.str("LOG_FORMAT", "text"),
@@ -188,6 +229,18 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if c.MaxTurnsPerRun < 1 {
 		e.errs = append(e.errs, "APPFORGE_MAX_TURNS_PER_RUN: must be at least 1")
 	}
+	if c.UsesLocalEdge() {
+		if c.SaaSZone == "" {
+			c.SaaSZone = "appforge-saas.test"
+		}
+		if c.SaaSTarget == "" {
+			c.SaaSTarget = "customers." + c.SaaSZone
+		}
+	}
+	if c.SaaSZone != "" && c.SaaSTarget == "" {
+		e.errs = append(e.errs, "APPFORGE_SAAS_CNAME_TARGET: required with APPFORGE_SAAS_ZONE")
+	}
+	c.AllowReservedDomains = e.bool("APPFORGE_DOMAINS_ALLOW_RESERVED", c.UsesLocalEdge())
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		e.errs = append(e.errs, fmt.Sprintf("LOG_FORMAT: %q is not text or json", c.LogFormat))
 	}
@@ -264,6 +317,31 @@ func (e *env) int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// durationOrZero reads a duration that may be 0 (at once) or negative (never).
+func (e *env) durationOrZero(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a duration such as 0s, 5s or 1m", name, v))
+		return def
+	}
+	return d
+}
+
+// list reads a comma-separated list.
+func (e *env) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(e.get(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (e *env) bool(name string, def bool) bool {

@@ -207,14 +207,14 @@ func TestAgentRecoversFromProviderFaults(t *testing.T) {
 		request string
 		note    bool // the model was told about its bad answer
 	}{
-		{"Create a tip calculator", false},                         // 429 with Retry-After
+		{"Create a tip calculator", false},                          // 429 with Retry-After
 		{"Create a unit converter for kilometres and miles", false}, // 500
-		{"Create a word counter", false},                           // slow stream
-		{"Create a color palette generator", false},                // connection cut mid-stream
-		{"Create a dice roller", true},                             // malformed tool arguments
-		{"Create a countdown to a date", true},                     // finish_reason length
-		{"Create a flashcard quiz", true},                          // unknown tool
-		{"Create a tally counter", true},                           // no tool call
+		{"Create a word counter", false},                            // slow stream
+		{"Create a color palette generator", false},                 // connection cut mid-stream
+		{"Create a dice roller", true},                              // malformed tool arguments
+		{"Create a countdown to a date", true},                      // finish_reason length
+		{"Create a flashcard quiz", true},                           // unknown tool
+		{"Create a tally counter", true},                            // no tool call
 	} {
 		t.Run(tc.request, func(t *testing.T) {
 			_, evs := e.turn("", tc.request, 0)

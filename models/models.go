@@ -142,6 +142,9 @@ type ChatMessage struct {
 	Command     string `gorm:"size:20" json:"command,omitempty"`
 	Environment string `gorm:"size:20" json:"environment,omitempty"`
 	Target      int    `json:"target_version,omitempty"`
+	Domain      string `gorm:"size:253" json:"domain,omitempty"`
+	DomainMode  string `gorm:"size:20" json:"-"`
+	Primary     string `gorm:"size:10" json:"-"`
 	// Plan is the generator's plan for a user message, as JSON.
 	Plan      string    `gorm:"type:text" json:"-"`
 	CreatedAt time.Time `gorm:"index" json:"created_at"`

@@ -7,6 +7,7 @@ package stack
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/appforge/appforge/build"
 	"github.com/appforge/appforge/cloudflare"
 	"github.com/appforge/appforge/config"
+	"github.com/appforge/appforge/domains"
 	"github.com/appforge/appforge/edge"
 	"github.com/appforge/appforge/files"
 	"github.com/appforge/appforge/generate"
@@ -68,6 +71,10 @@ type Stack struct {
 	DevServer *DevServer
 	// EdgeURL is the local edge's base URL (API under /client/v4), when it runs here.
 	EdgeURL string
+	// EdgeTLSAddr is where the local edge serves custom domains over HTTPS, with
+	// certificates from its root CA at RootCAPath.
+	EdgeTLSAddr string
+	RootCAPath  string
 	// EdgeCredentials are the local edge's account and token.
 	EdgeCredentials EdgeCredentials
 	// APIURL is the API's base URL, when it runs here; PublicURL is how users reach it.
@@ -140,6 +147,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		st.Generator = gen
 		acts := &activities.Activities{
 			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer, Secrets: st.Secrets,
+			DomainProvider: deployer, Domains: domainConfig(cfg),
 			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Logger: log.With("component", "activities"),
 		}
 		st.workers, err = worker.Start(worker.Options{
@@ -164,7 +172,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
 			},
-			Secrets: st.Secrets, MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
+			Secrets: st.Secrets, AllowReservedDomains: cfg.AllowReservedDomains, MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			Logger: log.With("component", "api"),
 		})
 		st.APIURL = "http://" + st.serve(ln, st.api.Handler())
@@ -173,6 +181,22 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		go st.api.RedeliverLoop(loopCtx, 30*time.Second)
 	}
 	return st, nil
+}
+
+// DomainOptions are the domain workflows' timings from the configuration.
+func DomainOptions(cfg config.Config) workflows.DomainOptions {
+	return workflows.DomainOptions{GiveUpAfter: cfg.DomainGiveUp, MinBackoff: cfg.DomainMinBackoff, MaxBackoff: cfg.DomainMaxBackoff, WatchEvery: cfg.DomainWatch}
+}
+
+// domainConfig is the domain activities' configuration. Our own DNS check asks the
+// configured resolvers, or the system's; with the local edge and none configured it is
+// skipped, since the edge's domains are not in real DNS.
+func domainConfig(cfg config.Config) activities.DomainConfig {
+	dc := activities.DomainConfig{SaaSZone: cfg.SaaSZone, SaaSTarget: cfg.SaaSTarget, AllowReserved: cfg.AllowReservedDomains}
+	if len(cfg.DNSResolvers) > 0 || !cfg.UsesLocalEdge() {
+		dc.Resolver = &domains.Resolver{Servers: cfg.DNSResolvers}
+	}
+	return dc
 }
 
 // secretBox makes the box that seals app secrets, from APPFORGE_SECRET_KEY or a key file
@@ -275,10 +299,20 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 		}
 		st.EdgeCredentials = creds
 		if parts.Edge {
-			st.edge, err = edge.New(edge.Config{DataDir: filepath.Join(cfg.DataDir, "edge"), AccountID: creds.AccountID, APIToken: creds.APIToken, Logger: st.Log.With("component", "edge")})
+			_, tlsPort, _ := net.SplitHostPort(cfg.EdgeTLSAddr)
+			httpsPort, _ := strconv.Atoi(tlsPort)
+			st.edge, err = edge.New(edge.Config{DataDir: filepath.Join(cfg.DataDir, "edge"), AccountID: creds.AccountID, APIToken: creds.APIToken,
+				ZoneActivationDelay: cfg.EdgeZoneDelay, CertificateDelay: cfg.EdgeCertDelay, CustomHostnameDelay: cfg.EdgeHostnameDelay,
+				HTTPSPort: httpsPort, Logger: st.Log.With("component", "edge")})
 			if err != nil {
 				return nil, err
 			}
+			tln, err := tls.Listen("tcp", cfg.EdgeTLSAddr, st.edge.TLSConfig())
+			if err != nil {
+				return nil, fmt.Errorf("edge https: %w", err)
+			}
+			st.EdgeTLSAddr = st.serve(tln, st.edge.Handler())
+			st.RootCAPath = st.edge.RootCAPath()
 			ln, err := net.Listen("tcp", cfg.EdgeAddr)
 			if err != nil {
 				return nil, fmt.Errorf("edge: %w", err)

@@ -78,6 +78,8 @@ func Start(opts Options) (*Workers, error) {
 			register(w, activities.ResolveVersionName, a.ResolveVersion)
 			register(w, activities.PreviousDeploymentName, a.PreviousDeployment)
 			register(w, activities.RestoreVersionName, a.RestoreVersion)
+			register(w, activities.PrepareDomainName, a.PrepareDomain)
+			register(w, activities.DomainRecordName, a.DomainRecord)
 			register(w, activities.VerifyName, a.Verify)
 		case workflows.LLMTaskQueue:
 			w = sdkworker.New(opts.Client, q, sdkworker.Options{
@@ -97,6 +99,12 @@ func Start(opts Options) (*Workers, error) {
 			})
 			register(w, activities.DeployName, a.Deploy)
 			register(w, activities.SyncSecretsName, a.SyncSecrets)
+			register(w, activities.DomainSetupName, a.DomainSetup)
+			register(w, activities.DomainCheckName, a.DomainCheck)
+			register(w, activities.DomainAttachName, a.DomainAttach)
+			register(w, activities.DomainCertificateName, a.DomainCertificate)
+			register(w, activities.DomainHTTPSName, a.DomainEnableHTTPS)
+			register(w, activities.DomainDetachName, a.DomainDetach)
 		default:
 			ws.Stop()
 			return nil, fmt.Errorf("worker: unknown task queue %q", q)
@@ -113,6 +121,7 @@ func Start(opts Options) (*Workers, error) {
 // RegisterWorkflows registers every workflow under its pinned name.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.AppWorkflow, workflow.RegisterOptions{Name: workflows.AppWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DomainWorkflow, workflow.RegisterOptions{Name: workflows.DomainWorkflowName})
 }
 
 func register(w sdkworker.Worker, name string, fn any) {

@@ -136,8 +136,13 @@ appforge is running (started in %s; apps by the %s; deploys to %s)
 `, took.Round(time.Millisecond), st.Generator.Name(), deploy, st.PublicURL, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, db)
 	if st.EdgeURL != "" {
 		fmt.Printf(`  Edge API       %s/client/v4
-  Apps           http://<app-id>-preview.appforge.localhost:%s
-`, st.EdgeURL, port(st.EdgeURL))
+  Apps           http://<app-id>-preview.appforge.localhost:%s (production: http://<app-id>.appforge.localhost:%s)
+`, st.EdgeURL, port(st.EdgeURL), port(st.EdgeURL))
+	}
+	if st.EdgeTLSAddr != "" {
+		fmt.Printf(`  Custom domains https://<your-domain>:%s, served by SNI; trust the edge's root CA to browse them:
+                 %s
+`, port(st.EdgeTLSAddr), st.RootCAPath)
 	}
 	fmt.Printf(`  Data folder    %s
 
