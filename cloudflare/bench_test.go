@@ -2,9 +2,17 @@ package cloudflare_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/appforge/appforge/cloudflare"
@@ -89,5 +97,134 @@ func BenchmarkDeploy(b *testing.B) {
 		}
 		b.ReportMetric(float64(calls), "calls/op")
 		b.ReportMetric(float64(uploaded), "uploaded/op")
+	})
+}
+
+// httpsEdge is an edge with delays at zero, serving HTTPS too, and a client that
+// trusts its root CA and dials it whatever the host.
+func httpsEdge(b *testing.B) (*testEdge, *http.Client) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	te := startEdge(b, nil, quiet, func(c *edge.Config) { c.HTTPSPort = ln.Addr().(*net.TCPAddr).Port })
+	srv := httptest.NewUnstartedServer(te.edge.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.TLS = te.edge.TLSConfig()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(te.edge.RootCA())
+	addr := ln.Addr().String()
+	return te, &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		DisableKeepAlives: true,
+	}}
+}
+
+func getOK(b *testing.B, c *http.Client, url string) {
+	resp, err := c.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+// BenchmarkCustomDomain reports, with the edge's delays at zero, the time from the
+// request to serving the app over HTTPS: zone mode (EnsureZone, a Custom Domain for
+// the apex and www, the certificate active, Always Use HTTPS, the www redirect, the
+// first HTTPS answer) and custom hostname mode (EnsureCustomHostname, both statuses
+// active, a route, the first HTTPS answer); and "certificate", from attaching a
+// hostname to its first TLS handshake.
+func BenchmarkCustomDomain(b *testing.B) {
+	ctx := context.Background()
+	b.Run("zone-mode", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			te, client := httpsEdge(b)
+			d, _ := cloudflare.New(te.config(testToken))
+			if _, err := d.Deploy(ctx, cloudflare.DeployRequest{Script: "todo", Assets: typicalApp(1, 0)}, nil); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			z, err := d.EnsureZone(ctx, "myapp.com")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, h := range []string{"myapp.com", "www.myapp.com"} {
+				if _, err := d.AttachWorkerDomain(ctx, z.ID, h, "todo"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for active := false; !active; {
+				packs, err := d.CertificatePacks(ctx, z.ID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				active = len(packs) == 3 && !slices.ContainsFunc(packs, func(p cloudflare.CertificatePack) bool { return p.Status != "active" })
+			}
+			if err := d.SetAlwaysUseHTTPS(ctx, z.ID, true); err != nil {
+				b.Fatal(err)
+			}
+			if err := d.EnsureRedirect(ctx, z.ID, "www.myapp.com", "myapp.com"); err != nil {
+				b.Fatal(err)
+			}
+			getOK(b, client, "https://myapp.com/")
+		}
+	})
+	b.Run("custom-hostname", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			te, client := httpsEdge(b)
+			d, _ := cloudflare.New(te.config(testToken))
+			if _, err := d.Deploy(ctx, cloudflare.DeployRequest{Script: "todo", Assets: typicalApp(1, 0)}, nil); err != nil {
+				b.Fatal(err)
+			}
+			saas, err := d.EnsureZone(ctx, "appforge.app")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := d.EnsureRoute(ctx, saas.ID, "*/*", "todo"); err != nil {
+				b.Fatal(err)
+			}
+			ch, err := d.EnsureCustomHostname(ctx, saas.ID, "shop.customer.com")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for ch.Status != cloudflare.HostnameActive || ch.SSLStatus != cloudflare.SSLActive {
+				if ch, err = d.CustomHostname(ctx, saas.ID, ch.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			getOK(b, client, "https://shop.customer.com/")
+		}
+	})
+	b.Run("certificate", func(b *testing.B) {
+		te, client := httpsEdge(b)
+		d, _ := cloudflare.New(te.config(testToken))
+		if _, err := d.Deploy(ctx, cloudflare.DeployRequest{Script: "todo", Assets: typicalApp(1, 0)}, nil); err != nil {
+			b.Fatal(err)
+		}
+		z, err := d.EnsureZone(ctx, "myapp.com")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; b.Loop(); i++ {
+			host := fmt.Sprintf("app%d.myapp.com", i)
+			if _, err := d.AttachWorkerDomain(ctx, z.ID, host, "todo"); err != nil {
+				b.Fatal(err)
+			}
+			getOK(b, client, "https://"+host+"/")
+		}
 	})
 }

@@ -1,6 +1,7 @@
 // Package cloudflare deploys built apps to Cloudflare Workers as static assets, on
-// cloudflare-go v6, manages their secrets, and classifies Cloudflare's errors once,
-// at this boundary. The same code deploys to Cloudflare and to the local edge
+// cloudflare-go v6, manages their secrets and their custom domains (zones, DNS
+// records, Workers Custom Domains, custom hostnames, certificates, Always Use HTTPS,
+// redirects, routes), and classifies Cloudflare's errors once, at this boundary. The same code deploys to Cloudflare and to the local edge
 // (package edge), which speaks the same API.
 package cloudflare
 
@@ -17,8 +18,13 @@ import (
 	"time"
 
 	cf "github.com/cloudflare/cloudflare-go/v6"
+	"github.com/cloudflare/cloudflare-go/v6/custom_hostnames"
+	"github.com/cloudflare/cloudflare-go/v6/dns"
 	"github.com/cloudflare/cloudflare-go/v6/option"
+	"github.com/cloudflare/cloudflare-go/v6/rulesets"
+	"github.com/cloudflare/cloudflare-go/v6/ssl"
 	"github.com/cloudflare/cloudflare-go/v6/workers"
+	"github.com/cloudflare/cloudflare-go/v6/zones"
 
 	"github.com/appforge/appforge/files"
 )
@@ -56,6 +62,11 @@ type Deployer struct {
 	token       string // kept only to scrub it from messages
 	urlTemplate string
 	workers     *workers.WorkerService
+	zones       *zones.ZoneService
+	dns         *dns.RecordService
+	hostnames   *custom_hostnames.CustomHostnameService
+	packs       *ssl.CertificatePackService
+	phases      *rulesets.PhaseService
 
 	mu        sync.Mutex
 	subdomain string // the account's workers.dev subdomain, once known
@@ -103,6 +114,11 @@ func New(cfg Config) (*Deployer, error) {
 		token:       cfg.APIToken,
 		urlTemplate: cfg.URLTemplate,
 		workers:     workers.NewWorkerService(opts...),
+		zones:       zones.NewZoneService(opts...),
+		dns:         dns.NewRecordService(opts...),
+		hostnames:   custom_hostnames.NewCustomHostnameService(opts...),
+		packs:       ssl.NewCertificatePackService(opts...),
+		phases:      rulesets.NewPhaseService(opts...),
 	}, nil
 }
 
@@ -152,6 +168,7 @@ func warmSDKEncoders() {
 		Type: cf.F(workers.ScriptSecretUpdateParamsBodyWorkersBindingKindSecretTextTypeSecretText),
 	}}.MarshalJSON()
 	_ = workers.ScriptDeleteParams{AccountID: acct}.URLQuery()
+	warmDomainEncoders()
 }
 
 // DeployRequest is one deploy of a bundle.

@@ -112,11 +112,20 @@ func classify(op string, err error, resp *http.Response) *Error {
 		if len(apiErr.Errors) > 0 {
 			e.Code = int(apiErr.Errors[0].Code)
 		}
-		e.Kind, e.Message = kindForStatus(e.Status, e.Code, detail)
+		path := ""
+		if apiErr.Request != nil && apiErr.Request.URL != nil {
+			path = apiErr.Request.URL.Path
+		}
+		e.Kind, e.Message = kindForStatus(e.Status, e.Code, detail, path)
+		if a, ok := codeAdvice[e.Code]; ok && e.Status >= 400 && e.Status < 500 &&
+			e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden && e.Status != http.StatusTooManyRequests {
+			e.Kind = a.kind
+			e.Message = fmt.Sprintf("%s (HTTP %d, code %d: %s)", a.advice, e.Status, e.Code, detail)
+		}
 	case resp != nil && resp.StatusCode >= 400:
 		// An error status without Cloudflare's JSON body.
 		e.Status = resp.StatusCode
-		e.Kind, e.Message = kindForStatus(e.Status, 0, http.StatusText(resp.StatusCode)+" (the response was not Cloudflare's JSON)")
+		e.Kind, e.Message = kindForStatus(e.Status, 0, http.StatusText(resp.StatusCode)+" (the response was not Cloudflare's JSON)", "")
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind, e.Message = KindTransient, "the request to Cloudflare timed out"
 	case errors.Is(err, context.Canceled):
@@ -142,8 +151,75 @@ func classify(op string, err error, resp *http.Response) *Error {
 // identifier is invalid?".
 const codeCouldNotRoute = 7003
 
-// kindForStatus maps an HTTP status to a kind and a plain message.
-func kindForStatus(status, code int, detail string) (Kind, string) {
+// Cloudflare error codes whose meaning a caller acts on (Error.Code). Where each was
+// found is noted beside the edge's answers (package edge: zones.go, dns.go,
+// workerdomains.go, customhostnames.go).
+const (
+	// CodeZoneExists: the account already has the zone (400). EnsureZone reuses it.
+	CodeZoneExists = 1061
+	// CodeHostnameInUse: the hostname is a Workers Custom Domain of another Worker
+	// (409).
+	CodeHostnameInUse = 100116
+	// CodeHostnameHasDNSRecords: the hostname has DNS records a Custom Domain did not
+	// make (409).
+	CodeHostnameHasDNSRecords = 100117
+	// CodeDuplicateCustomHostname: the hostname is already a custom hostname, in this
+	// account or another (409).
+	CodeDuplicateCustomHostname = 1406
+	// CodeDNSRecordConflict: a CNAME where an A, AAAA or CNAME record of that name
+	// exists (400).
+	CodeDNSRecordConflict = 81053
+	// CodeCNAMEExists: an A or AAAA record where a CNAME of that name exists (400).
+	CodeCNAMEExists = 81054
+	// CodeDNSRecordExists: the same record exists (400).
+	CodeDNSRecordExists = 81057
+	// CodeWorkersManagedRecord: a Workers Custom Domain's record is on that name
+	// (400).
+	CodeWorkersManagedRecord = 81062
+)
+
+// Codes classify uses without exporting them.
+const (
+	codeZoneNotDomain   = 1099
+	codeZoneIsSubdomain = 1116
+	codeInvalidZone     = 1001
+	codeInvalidZone2    = 1003
+	// codeNoEntrypoint is "could not find entrypoint ruleset in the <phase> phase"
+	// (404): a zone that never had a redirect rule.
+	codeNoEntrypoint = 10003
+)
+
+// codeAdvice gives the kind and a plain explanation of the codes whose meaning
+// matters more than their HTTP status: a conflict is a conflict whether Cloudflare
+// says 400 or 409, and the user needs to know what to do about it.
+var codeAdvice = map[int]struct {
+	kind   Kind
+	advice string
+}{
+	CodeZoneExists: {KindConflict, "the zone is already in this Cloudflare account"},
+	codeZoneNotDomain: {KindValidation, "Cloudflare does not see this name as a registered domain: " +
+		"add the root domain (example.com, not www.example.com) and check that it is registered"},
+	codeZoneIsSubdomain: {KindValidation, "this name is a subdomain of a zone the account already has: use that zone"},
+	CodeHostnameInUse: {KindConflict, "the hostname is already attached to another Worker: " +
+		"detach it from that Worker first, or choose another hostname"},
+	CodeHostnameHasDNSRecords: {KindConflict, "the hostname already has DNS records (A, AAAA or CNAME) that appforge did not make: " +
+		"delete them in the zone's DNS settings (Cloudflare dashboard, DNS, Records) or choose another hostname, then try again"},
+	CodeDuplicateCustomHostname: {KindConflict, "the hostname is already registered as a custom hostname, in this Cloudflare account or in another one: " +
+		"remove it there first, or choose another hostname"},
+	CodeDNSRecordConflict: {KindConflict, "an A, AAAA or CNAME record with that name already exists, and a CNAME cannot share its name: " +
+		"delete or change the existing record first"},
+	CodeCNAMEExists:     {KindConflict, "a CNAME record with that name already exists: delete it first, or change it instead of adding an address record"},
+	CodeDNSRecordExists: {KindConflict, "the same DNS record already exists"},
+	CodeWorkersManagedRecord: {KindConflict, "a Workers Custom Domain manages the DNS record of that name: " +
+		"detach the Custom Domain instead of changing its record"},
+	codeInvalidZone:  {KindNotFound, "Cloudflare does not know this zone (it may have been deleted)"},
+	codeInvalidZone2: {KindNotFound, "Cloudflare does not know this zone (it may have been deleted)"},
+	codeNoEntrypoint: {KindNotFound, "the zone has no rules of this kind yet"},
+}
+
+// kindForStatus maps an HTTP status to a kind and a plain message; path is the
+// request's path, when known.
+func kindForStatus(status, code int, detail, path string) (Kind, string) {
 	withCode := func(what string) string {
 		if code != 0 {
 			return fmt.Sprintf("%s (HTTP %d, code %d): %s", what, status, code, detail)
@@ -162,13 +238,21 @@ func kindForStatus(status, code int, detail string) (Kind, string) {
 		if code != 0 {
 			msg += fmt.Sprintf(" (code %d)", code)
 		}
+		perm := "the Workers Scripts: Edit permission for this account"
+		if strings.Contains(path, "/zones") || strings.Contains(path, "/workers/domains") {
+			perm = "the permissions custom domains need: Zone: Edit, DNS: Edit, SSL and Certificates: Edit, " +
+				"Zone Settings: Edit, Workers Routes: Edit, Dynamic URL Redirects: Edit and Custom Hostnames: Edit"
+		}
 		return KindAuth, msg + ": " + detail +
-			". Check that CLOUDFLARE_API_TOKEN is valid and has the Workers Scripts: Edit permission for this account"
+			". Check that CLOUDFLARE_API_TOKEN is valid and has " + perm
 	case code == codeCouldNotRoute:
 		// Cloudflare's answer to an account (or zone) ID it cannot route to.
 		kind := KindValidation
 		if status == http.StatusNotFound {
 			kind = KindNotFound
+		}
+		if strings.Contains(path, "/zones/") {
+			return kind, withCode("Cloudflare does not know this zone or an object in it (it may have been deleted)")
 		}
 		return kind, withCode("Cloudflare does not know this account; check CLOUDFLARE_ACCOUNT_ID")
 	case status == http.StatusNotFound:

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +52,9 @@ const (
 type cfError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
+	// ErrorChain details a validation error, as Cloudflare's DNS API does
+	// ({"code":1004,"message":"DNS Validation Error","error_chain":[{"code":9005,...}]}).
+	ErrorChain []cfError `json:"error_chain,omitempty"`
 }
 
 // envelope is Cloudflare's response body.
@@ -60,6 +64,10 @@ type envelope struct {
 	Messages   []cfError `json:"messages"`
 	Result     any       `json:"result"`
 	ResultInfo any       `json:"result_info,omitempty"`
+	// ID repeats the deleted object's id at the top level, where cloudflare-go
+	// reads the answer of DELETE .../custom_hostnames/{id} (its
+	// CustomHostnameDeleteResponse is decoded from the whole body).
+	ID string `json:"id,omitempty"`
 }
 
 // apiError is a Cloudflare-style failure: an HTTP status and one or more coded errors.
@@ -69,6 +77,8 @@ type apiError struct {
 	allow  string // the Allow header of a 405
 	// bare leaves messages and result out of the body, as Cloudflare's 405 does.
 	bare bool
+	// retryAfter, when positive, is sent as Retry-After (rounded up to seconds).
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string {
@@ -114,6 +124,7 @@ type reply struct {
 	status     int // 0 means 200
 	result     any
 	resultInfo any
+	topID      string // see envelope.ID
 	// raw, with rawType set, is sent as is instead of an envelope (GET of a
 	// script's content answers the module, not JSON).
 	raw     []byte
@@ -214,6 +225,7 @@ func (e *Edge) routes() http.Handler {
 	e.route(mux, "/workers/assets/upload", uploadToken, methods{
 		http.MethodPost: e.uploadAssets,
 	})
+	e.routeDomains(mux)
 	mux.Handle("/", e.wrap(apiToken, func(r *http.Request) (reply, error) {
 		return reply{}, errCouldNotRoute(r.URL.Path)
 	}))
@@ -336,6 +348,9 @@ func (e *Edge) writeReply(w http.ResponseWriter, r *http.Request, rep reply, err
 		if ae.allow != "" {
 			w.Header().Set("Allow", ae.allow)
 		}
+		if ae.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(ceilSeconds(ae.retryAfter), 10))
+		}
 		if ae.bare {
 			body, _ := json.Marshal(struct {
 				Success bool      `json:"success"`
@@ -355,6 +370,7 @@ func (e *Edge) writeReply(w http.ResponseWriter, r *http.Request, rep reply, err
 		env.Success = true
 		env.Result = rep.result
 		env.ResultInfo = rep.resultInfo
+		env.ID = rep.topID
 		if rep.status != 0 {
 			status = rep.status
 		}
@@ -408,4 +424,75 @@ func bodyError(err error) error {
 			"request body is larger than %d bytes", tooBig.Limit)
 	}
 	return errValidation("could not read request body: %v", err)
+}
+
+// routeDomains registers the zone, DNS, custom domain, custom hostname, certificate,
+// settings, route and ruleset endpoints.
+func (e *Edge) routeDomains(mux *http.ServeMux) {
+	e.routeGlobal(mux, "/client/v4/zones", methods{
+		http.MethodGet:  e.listZones,
+		http.MethodPost: e.createZone,
+	})
+	e.routeZone(mux, "", methods{
+		http.MethodGet:    e.getZone,
+		http.MethodDelete: e.deleteZone,
+	})
+	e.routeZone(mux, "/activation_check", methods{
+		http.MethodPut: e.activationCheck,
+	})
+	e.routeZone(mux, "/dns_records", methods{
+		http.MethodGet:  e.listRecords,
+		http.MethodPost: e.createRecord,
+	})
+	e.routeZone(mux, "/dns_records/{record}", methods{
+		http.MethodGet:    e.getRecord,
+		http.MethodPut:    e.putRecord,
+		http.MethodPatch:  e.patchRecord,
+		http.MethodDelete: e.deleteRecord,
+	})
+	e.routeZone(mux, "/custom_hostnames", methods{
+		http.MethodGet:  e.listCustomHostnames,
+		http.MethodPost: e.createCustomHostname,
+	})
+	e.routeZone(mux, "/custom_hostnames/fallback_origin", methods{
+		http.MethodGet:    e.getFallbackOrigin,
+		http.MethodPut:    e.putFallbackOrigin,
+		http.MethodDelete: e.deleteFallbackOrigin,
+	})
+	e.routeZone(mux, "/custom_hostnames/{id}", methods{
+		http.MethodGet:    e.getCustomHostname,
+		http.MethodPatch:  e.editCustomHostname,
+		http.MethodDelete: e.deleteCustomHostname,
+	})
+	e.routeZone(mux, "/ssl/certificate_packs", methods{
+		http.MethodGet: e.listCertificatePacks,
+	})
+	e.routeZone(mux, "/ssl/certificate_packs/{pack}", methods{
+		http.MethodGet: e.getCertificatePack,
+	})
+	e.routeZone(mux, "/settings/{setting}", methods{
+		http.MethodGet:   e.getZoneSetting,
+		http.MethodPatch: e.patchZoneSetting,
+	})
+	e.routeZone(mux, "/workers/routes", methods{
+		http.MethodGet:  e.listRoutes,
+		http.MethodPost: e.createRoute,
+	})
+	e.routeZone(mux, "/workers/routes/{route}", methods{
+		http.MethodGet:    e.getRoute,
+		http.MethodPut:    e.putRoute,
+		http.MethodDelete: e.deleteRoute,
+	})
+	e.routeZone(mux, "/rulesets/phases/{phase}/entrypoint", methods{
+		http.MethodGet: e.getEntrypoint,
+		http.MethodPut: e.putEntrypoint,
+	})
+	e.route(mux, "/workers/domains", apiToken, methods{
+		http.MethodGet: e.listWorkerDomains,
+		http.MethodPut: e.putWorkerDomain,
+	})
+	e.route(mux, "/workers/domains/{domain}", apiToken, methods{
+		http.MethodGet:    e.getWorkerDomain,
+		http.MethodDelete: e.deleteWorkerDomain,
+	})
 }

@@ -7,9 +7,18 @@
 // cloudflare-go and wrangler.
 //
 // State (scripts with their versions, deployments, bindings and settings, upload
-// sessions, the token signing key, asset contents) lives under Config.DataDir and
-// survives restarts. Secret bindings are sealed with AES-256-GCM under a key kept in
-// DataDir/keys and are never logged.
+// sessions, the token signing key, asset contents; zones, DNS records, Workers Custom
+// Domains, custom hostnames, routes, rules and certificates in domains.json; the
+// root CA and issued certificates under ca/ and certs/) lives under Config.DataDir
+// and survives restarts. Secret bindings are sealed with AES-256-GCM under a key kept
+// in DataDir/keys and are never logged.
+//
+// Custom domains: the edge keeps zones with Cloudflare's statuses, DNS records,
+// Workers Custom Domains, custom hostnames (Cloudflare for SaaS), certificate packs,
+// zone settings, Workers routes and Single Redirects, and serves the account's
+// hostnames over HTTPS (TLSConfig) with real certificates from its own root CA
+// (RootCAPath). Statuses move after the delays of Config, or through the domain
+// control (ControlDomain, /__edge/domains/{hostname}).
 //
 // For tests and demos, SetFaults (or PUT /__edge/faults) makes chosen endpoints fail
 // with server errors, rate limits, latency or dropped connections.
@@ -55,6 +64,33 @@ type Config struct {
 	// RateLimitWindow is the window of RateLimit; 0 means DefaultRateLimitWindow (5
 	// minutes).
 	RateLimitWindow time.Duration
+
+	// ZoneActivationDelay is how long a new zone stays pending before it is active,
+	// as if its registrar had been pointed at the edge's name servers by then. 0
+	// activates zones at once (tests, benchmarks); a negative delay never does: zones
+	// activate on an activation check or through the domain control.
+	ZoneActivationDelay time.Duration
+	// CertificateDelay is how long a managed certificate (a zone's universal
+	// certificate, a Workers Custom Domain's) validates, once its zone is active,
+	// before it is issued. 0 is at once; negative never (domain control only).
+	CertificateDelay time.Duration
+	// CustomHostnameDelay is how long each step of a custom hostname takes: its
+	// verification (pending -> active) and each ssl status (initializing ->
+	// pending_validation -> pending_issuance -> pending_deployment -> active); also
+	// a fallback origin's deployment. 0 is at once; negative never.
+	CustomHostnameDelay time.Duration
+	// CertificateValidity is how long issued leaf certificates last; 0 means
+	// DefaultCertificateValidity (90 days). They are renewed 30 days before they
+	// expire.
+	CertificateValidity time.Duration
+	// ActivationCheckInterval, when positive, is how often an activation check may
+	// run per zone (Cloudflare: 5 minutes on paid plans, an hour on Free); sooner
+	// checks get a 429 with Retry-After. 0 means no limit.
+	ActivationCheckInterval time.Duration
+	// HTTPSPort is the port of the HTTPS listener that serves TLSConfig, when it is
+	// not 443: redirects to https://<a hostname of the edge> (Always Use HTTPS,
+	// redirect rules) carry it so that they land on the edge.
+	HTTPSPort int
 }
 
 // Edge is the local Cloudflare-compatible API and data plane. Its handler is safe for
@@ -71,6 +107,10 @@ type Edge struct {
 	rules   ruleCache
 	api     http.Handler
 	closed  atomic.Bool
+
+	domains   *domainStore   // zones, DNS, Custom Domains, custom hostnames, routes, rules
+	ca        *certAuthority // the root CA and issued leaves
+	redirects redirectCache  // compiled redirect rules
 
 	lastPrune atomic.Int64 // unix seconds of the last session pruning
 
@@ -120,6 +160,20 @@ func New(cfg Config) (*Edge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: open token key: %w", err)
 	}
+	if cfg.CertificateValidity <= 0 {
+		cfg.CertificateValidity = DefaultCertificateValidity
+	}
+	if cfg.HTTPSPort < 0 || cfg.HTTPSPort > 65535 {
+		return nil, fmt.Errorf("edge: HTTPS port %d is not a port", cfg.HTTPSPort)
+	}
+	domains, err := openDomainStore(filepath.Join(cfg.DataDir, domainsFile))
+	if err != nil {
+		return nil, fmt.Errorf("edge: open domain state: %w", err)
+	}
+	ca, err := openCA(cfg.DataDir, cfg.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("edge: open certificate authority: %w", err)
+	}
 	e := &Edge{
 		cfg:         cfg,
 		log:         cfg.Logger.With("component", "edge"),
@@ -129,6 +183,8 @@ func New(cfg Config) (*Edge, error) {
 		sealer:      sl,
 		limiter:     newRateLimiter(cfg.RateLimit, cfg.RateLimitWindow),
 		bucketFiles: 50,
+		domains:     domains,
+		ca:          ca,
 	}
 	e.lastPrune.Store(e.now().Unix())
 	if n, err := st.pruneSessions(e.now()); err != nil {
@@ -140,10 +196,14 @@ func New(cfg Config) (*Edge, error) {
 	return e, nil
 }
 
-// Handler returns the one handler of the edge. Requests whose Host is
-// {script}.{subdomain}.localhost (any port) are served from that script's assets;
-// every other request (Host 127.0.0.1, localhost, ...) goes to the API, except
-// /__edge/faults, the fault-injection control (see Fault).
+// Handler returns the one handler of the edge, for plain HTTP and for HTTPS (with
+// TLSConfig). Requests whose Host is {script}.{subdomain}.localhost (any port) are
+// served from that script's assets; requests whose Host is one of the account's
+// hostnames (a Workers Custom Domain, a custom hostname, a host a Workers route
+// matches) are served as Cloudflare would serve them (hostserve.go); every other
+// request (Host 127.0.0.1, localhost, ...) goes to the API, except /__edge/faults,
+// the fault-injection control (see Fault), and /__edge/domains/, the domain control
+// (see DomainControl).
 func (e *Edge) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.closed.Load() {
@@ -154,13 +214,23 @@ func (e *Edge) Handler() http.Handler {
 			e.serveSite(w, r, site)
 			return
 		}
+		if e.serveAccountHost(w, r) {
+			return
+		}
 		if r.URL.Path == faultsPath {
 			e.faultsControl(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, domainsControlPrefix) {
+			e.domainsControl(w, r)
 			return
 		}
 		e.api.ServeHTTP(w, r)
 	})
 }
+
+// domainsFile holds the domain state under DataDir.
+const domainsFile = "domains.json"
 
 // faultsPath is the fault-injection control endpoint; it is not Cloudflare's.
 const faultsPath = "/__edge/faults"
@@ -176,6 +246,9 @@ func (e *Edge) Close() error {
 type site struct {
 	host   string // the hostname, lower case, without port
 	script string // "" when the host is under .localhost but names no script of ours
+	// custom is set for the account's own hostnames (Custom Domains, custom
+	// hostnames, routes), which serve whether or not workers.dev is enabled.
+	custom bool
 }
 
 // siteFor maps a Host header to a site. Hosts under .localhost belong to the data

@@ -32,8 +32,9 @@ import (
 // "latency_rate": 1, "drop_rate": 0, "drop": "response", "times": 3, "seed": 7}.
 type Fault struct {
 	// Endpoint is "METHOD /path", the path relative to /client/v4/accounts/{account}
-	// (or, when it starts with /client/v4, the whole path). METHOD may be * or left
-	// out for any method. In the path, * matches one segment or part of one, and a
+	// (or, when it starts with /client/v4, the whole path); paths outside an account
+	// are relative to /client/v4 ("PUT /zones/*/activation_check"). METHOD may be *
+	// or left out for any method. In the path, * matches one segment or part of one, and a
 	// final /** any rest: "PUT /workers/scripts/*", "POST /workers/assets/upload",
 	// "* /workers/scripts/*/**".
 	Endpoint string

@@ -46,7 +46,7 @@ func (e *Edge) serveSite(w http.ResponseWriter, r *http.Request, s site) {
 	case sc.Assets == nil:
 		e.noSite(w, r, s, fmt.Sprintf("The Worker %q has no static assets to serve.", s.script))
 		return
-	case !sc.Subdomain.Enabled:
+	case !sc.Subdomain.Enabled && !s.custom:
 		e.noSite(w, r, s, fmt.Sprintf("The Worker %q is not enabled on its workers.dev subdomain yet.", s.script))
 		return
 	}
