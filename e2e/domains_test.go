@@ -175,6 +175,8 @@ func TestCustomDomainFromOneChatMessage(t *testing.T) {
 	if len(ds) != 1 || ds[0].Status != "active" || ds[0].URL != "https://myapp.com" || ds[0].Secondary != "www.myapp.com" || ds[0].Mode != "zone" {
 		t.Errorf("domains = %+v", ds)
 	}
+	e.recordHistory("app/"+appID, "app_workflow_domain_history")
+	e.recordHistory("domain/myapp.com", "domain_workflow_history")
 }
 
 // fakeRegistry is the user's DNS as resolvers see it: an in-process DNS server whose

@@ -199,15 +199,16 @@ func (l *lockedWriter) String() string {
 	return l.buf.String()
 }
 
-// recordHistory writes the workflow's history as JSON to the file named by
-// APPFORGE_RECORD_HISTORY, if set: how workflows/testdata gets the history its replay
-// test replays.
-func (e *env) recordHistory(workflowID string) {
+// recordHistory writes the workflow's history as JSON to name.json in the folder named
+// by APPFORGE_RECORD_HISTORY, if set: how workflows/testdata gets the histories its
+// replay test replays.
+func (e *env) recordHistory(workflowID, name string) {
 	e.t.Helper()
-	path := os.Getenv("APPFORGE_RECORD_HISTORY")
-	if path == "" {
+	dir := os.Getenv("APPFORGE_RECORD_HISTORY")
+	if dir == "" {
 		return
 	}
+	path := filepath.Join(dir, name+".json")
 	ctx := context.Background()
 	it := e.st.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	hist := &historypb.History{}

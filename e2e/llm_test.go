@@ -195,7 +195,7 @@ func TestAgentCreatesModifiesAndRepairs(t *testing.T) {
 	if !sawErrors {
 		t.Errorf("the transcript does not show the build errors going back to the model (%d messages)", len(tr.Messages))
 	}
-	e.recordHistory("app/" + app2)
+	e.recordHistory("app/"+app2, "app_workflow_repair_history")
 }
 
 // TestAgentRecoversFromProviderFaults: rate limits, server errors, slow and cut streams,

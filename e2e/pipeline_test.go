@@ -216,7 +216,7 @@ func TestChatToLivePreview(t *testing.T) {
 	if !strings.Contains(string(body), `data-theme="dark"`) {
 		t.Errorf("dark mode not served: %s", body)
 	}
-	e.recordHistory(workflows.AppWorkflowID(created.AppID))
+	e.recordHistory(workflows.AppWorkflowID(created.AppID), "app_workflow_steps_history")
 }
 
 // TestUnsupportedChangeAndDuplicateMessage: a change the offline generator cannot make

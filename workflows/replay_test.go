@@ -23,6 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(AppWorkflow, workflow.RegisterOptions{Name: AppWorkflowName})
+			r.RegisterWorkflowWithOptions(DomainWorkflow, workflow.RegisterOptions{Name: DomainWorkflowName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, p); err != nil {
 				t.Fatalf("replay %s: %v", p, err)
 			}
