@@ -1,7 +1,12 @@
-// Package build turns the source files of an app version into a production bundle: an
-// isolated workspace per build, node_modules linked from a content-addressed dependency
-// cache (installed once per dependency set, never per build), `vite build` under a
-// timeout in its own process group, and a report of every output file.
+// Package build turns the source files of an app version into a bundle: an isolated
+// workspace per build, node_modules linked from a content-addressed dependency cache
+// (installed once per dependency set, never per build), `vite build` under a timeout in
+// its own process group with the build profile's settings laid over the app's config,
+// and a report of every output file. Builds are cached at three levels: dependency sets,
+// whole outputs (a build of inputs already built runs nothing), and each app's own
+// Vite cache folder. See Profile for what preview and production builds differ in,
+// Budget for the size budget of production builds, and Headers for the _headers file
+// every bundle gets.
 //
 // The package runs child processes in their own process groups and takes flock(2) locks,
 // so it builds on Unix only.
@@ -49,8 +54,31 @@ type Config struct {
 	InstallScripts bool
 	// KeepWorkspaces leaves workspaces on disk after a build, for debugging.
 	KeepWorkspaces bool
-	Logger         *slog.Logger
+	// Budget is the size budget of production builds; zero fields take DefaultWarnBytes
+	// and DefaultLimitBytes. Request.Budget overrides it per app.
+	Budget Budget
+	// OutputCacheBytes bounds the output cache (CacheDir/out), least recently used
+	// entries going first; default 1 GiB. Negative turns the output cache off.
+	OutputCacheBytes int64
+	// AppCacheBytes bounds the per-app caches (CacheDir/apps), least recently used apps
+	// going first; default 512 MiB.
+	AppCacheBytes int64
+	// PreviewEngine bundles preview builds: EngineESBuild (the default) builds them in
+	// process for the apps it is verified to build as Vite does (esbuildUnsupported),
+	// and hands every other app, and any app it fails on, to Vite (Report.EngineNote
+	// says why); EngineVite builds every preview with Vite. Production builds always
+	// use Vite. The evaluation behind the default is in esbuild.go.
+	PreviewEngine Engine
+	Logger        *slog.Logger
 }
+
+// Engine is the bundler of a build.
+type Engine string
+
+const (
+	EngineVite    Engine = "vite"    // vite build, in a child process
+	EngineESBuild Engine = "esbuild" // esbuild's Go API, in process (previews only)
+)
 
 // Request is one build.
 type Request struct {
@@ -59,6 +87,14 @@ type Request struct {
 	Files []files.File
 	// TypeCheck runs `tsc --noEmit -p .` before vite; type errors fail the build.
 	TypeCheck bool
+	// Profile is ProfilePreview (the default, what callers that predate profiles get)
+	// or ProfileProduction.
+	Profile Profile
+	// AppID keys the app's own caches kept between its builds (Vite's cacheDir, under
+	// CacheDir/apps). Empty: the build keeps none.
+	AppID string
+	// Budget overrides Config.Budget for this app; zero fields take the config's.
+	Budget Budget
 }
 
 // OutputFile is one file of the bundle.
@@ -70,14 +106,29 @@ type OutputFile struct {
 
 // Report describes a finished build.
 type Report struct {
+	Profile       Profile       `json:"profile"`
+	Engine        Engine        `json:"engine"`
+	EngineNote    string        `json:"engine_note,omitempty"` // why a preview did not use EngineESBuild
 	Files         []OutputFile  `json:"files"`
 	TotalSize     int64         `json:"total_size"`
 	TotalGzipSize int64         `json:"total_gzip_size"`
 	Duration      time.Duration `json:"duration"`      // the whole build, setup included
-	ViteDuration  time.Duration `json:"vite_duration"` // vite build alone
-	DepsKey       string        `json:"deps_key"`
-	DepsCached    bool          `json:"deps_cached"` // false when this build installed its dependency set
-	Log           string        `json:"log,omitempty"`
+	ViteDuration  time.Duration `json:"vite_duration"` // vite build alone; 0 when vite did not run
+	// BundleDuration is the bundler alone, vite build or esbuild; 0 on a cache hit.
+	BundleDuration time.Duration `json:"bundle_duration"`
+	DepsKey        string        `json:"deps_key"`
+	DepsCached     bool          `json:"deps_cached"` // false when this build installed its dependency set
+	// InputKey is the output cache key: the hash of the files, dependency set, profile,
+	// engine, type check and builder version.
+	InputKey string `json:"input_key"`
+	// Cached is true when the output came from the output cache and nothing ran.
+	Cached bool `json:"cached"`
+	// Chunks are the JavaScript chunks with their largest modules.
+	Chunks []Chunk `json:"chunks,omitempty"`
+	// Budget is set for production builds: the bundle against its size budget. Over the
+	// limit, BudgetErr returns the error that refuses a production deploy.
+	Budget *BudgetReport `json:"budget,omitempty"`
+	Log    string        `json:"log,omitempty"`
 }
 
 // Output is a successful build: the report and every file of the bundle.
@@ -131,9 +182,13 @@ type Builder struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.Mutex
-	installs map[string]*installCall // in-flight installs by dependency key
-	node     *nodeInfo               // learnt once from the node binary
+	nodeID  string       // the node binary's identity, for the output cache key
+	outputs *outputCache // nil when off
+
+	mu           sync.Mutex
+	installs     map[string]*installCall // in-flight installs by dependency key
+	node         *nodeInfo               // learnt once from the node binary
+	lastAppSweep time.Time
 }
 
 // New checks cfg, creates its folders and returns a Builder.
@@ -150,7 +205,8 @@ func New(cfg Config) (*Builder, error) {
 	for _, dir := range []string{
 		cfg.WorkDir, filepath.Join(cfg.WorkDir, workLocksDir),
 		filepath.Join(cfg.CacheDir, cacheDepsDir), filepath.Join(cfg.CacheDir, cacheTmpDir),
-		filepath.Join(cfg.CacheDir, cacheLocksDir),
+		filepath.Join(cfg.CacheDir, cacheLocksDir), filepath.Join(cfg.CacheDir, cacheOutDir),
+		filepath.Join(cfg.CacheDir, cacheAppsDir),
 	} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("build: %w", err)
@@ -177,11 +233,32 @@ func New(cfg Config) (*Builder, error) {
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = 2 * time.Second
 	}
+	if cfg.OutputCacheBytes == 0 {
+		cfg.OutputCacheBytes = defaultOutMax
+	}
+	if cfg.AppCacheBytes <= 0 {
+		cfg.AppCacheBytes = defaultAppsMax
+	}
+	cfg.Budget = cfg.Budget.withDefaults(Budget{})
+	switch cfg.PreviewEngine {
+	case "":
+		cfg.PreviewEngine = EngineESBuild
+	case EngineVite, EngineESBuild:
+	default:
+		return nil, fmt.Errorf("build: unknown preview engine %q", cfg.PreviewEngine)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Builder{cfg: cfg, log: log, installs: make(map[string]*installCall)}, nil
+	b := &Builder{cfg: cfg, log: log, installs: make(map[string]*installCall), nodeID: nodeIdentity(cfg.Node)}
+	if cfg.OutputCacheBytes > 0 {
+		b.outputs = &outputCache{
+			dir: filepath.Join(cfg.CacheDir, cacheOutDir), tmp: filepath.Join(cfg.CacheDir, cacheTmpDir),
+			lock: filepath.Join(cfg.CacheDir, cacheLocksDir, "out.lock"), max: cfg.OutputCacheBytes, log: log, total: -1,
+		}
+	}
+	return b, nil
 }
 
 // Folders under WorkDir and CacheDir.
@@ -189,14 +266,18 @@ const (
 	workLocksDir  = ".locks" // one lock per build ID; IDs cannot start with a dot
 	cacheDepsDir  = "deps"   // deps/<key>/node_modules: complete installs only
 	cacheTmpDir   = "tmp"    // installs in progress, renamed into deps/ when done
-	cacheLocksDir = "locks"  // locks/<key>.lock
+	cacheLocksDir = "locks"  // locks/<key>.lock, locks/app-<key>.lock, locks/out.lock
+	// cacheOutDir ("out") and cacheAppsDir ("apps") are described in cache.go.
 )
 
 // Build builds req.Files into a bundle. heartbeat (may be nil) is called at each stage and
 // at least every 2 s while a child process runs or an install is awaited, so the caller can
-// heartbeat its activity; it is always called on Build's own goroutine. A *Failure means the app's code (or dependency set) is at fault;
-// an error wrapping ErrInvalidRequest means the request itself is; a cancelled ctx gives
-// an error wrapping ctx's error; anything else is worth retrying.
+// heartbeat its activity; it is always called on Build's own goroutine. A *Failure means
+// the app's code (or dependency set) is at fault; an error wrapping ErrInvalidRequest
+// means the request itself is; a cancelled ctx gives an error wrapping ctx's error;
+// anything else is worth retrying. A production bundle over its size limit is still a
+// successful build: its Report.Budget says so and Report.BudgetErr refuses it for a
+// production deploy.
 func (b *Builder) Build(ctx context.Context, req Request, heartbeat func(stage string)) (*Output, error) {
 	out, err := b.build(ctx, req, heartbeat)
 	if err != nil {
@@ -215,7 +296,26 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 	if err != nil {
 		return nil, err
 	}
-	log := b.log.With("build_id", req.ID)
+	profile, err := req.Profile.normalise()
+	if err != nil {
+		return nil, err
+	}
+	budget := req.Budget.withDefaults(b.cfg.Budget)
+	pkg, _ := files.Find(inputs, "package.json")
+	set, err := parseDeps(pkg.Content)
+	if err != nil {
+		return nil, err
+	}
+	engine, engineNote := b.chooseEngine(profile, inputs)
+	inputKey := b.outputKey(inputs, set, profile, engine, req.TypeCheck)
+	log := b.log.With("build_id", req.ID, "profile", string(profile))
+	if req.AppID != "" {
+		log = log.With("app_id", req.AppID)
+	}
+	if out, ok := b.fromCache(inputKey, budget, start); ok {
+		log.Info("built from the output cache", "input_key", inputKey, "duration_ms", out.Report.Duration.Milliseconds())
+		return out, nil
+	}
 
 	hb(StagePrepare)
 	ws := filepath.Join(b.cfg.WorkDir, req.ID)
@@ -224,6 +324,11 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 		return nil, fmt.Errorf("lock workspace: %w", err)
 	}
 	defer unlock()
+	// Again under the lock: an attempt of this build that overlapped may have stored it.
+	if out, ok := b.fromCache(inputKey, budget, start); ok {
+		log.Info("built from the output cache", "input_key", inputKey, "duration_ms", out.Report.Duration.Milliseconds())
+		return out, nil
+	}
 	if !b.cfg.KeepWorkspaces {
 		defer func() {
 			if err := os.RemoveAll(ws); err != nil {
@@ -236,8 +341,7 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 	}
 
 	hb(StageInstall)
-	pkg, _ := files.Find(inputs, "package.json")
-	key, nodeModules, installed, err := b.ensureDeps(ctx, pkg.Content, hb)
+	key, nodeModules, installed, err := b.ensureSet(ctx, set, hb)
 	if err != nil {
 		return nil, err
 	}
@@ -251,13 +355,13 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 	}
 
 	env := b.buildEnv(ws)
-	budget := limit{deadline: time.Now().Add(b.cfg.Timeout), d: b.cfg.Timeout}
-	clean := cleaner{ws: ws, nodeModules: nodeModules}
+	timeLimit := limit{deadline: time.Now().Add(b.cfg.Timeout), d: b.cfg.Timeout}
+	clean := cleaner{ws: ws, nodeModules: nodeModules, appConfig: appViteConfig(inputs)}
 	if req.TypeCheck {
 		hb(StageTypeCheck)
 		t0 := time.Now()
 		out, err := b.run(ctx, command{
-			stage: StageTypeCheck, dir: ws, env: env, limit: budget, heartbeat: hb,
+			stage: StageTypeCheck, dir: ws, env: env, limit: timeLimit, heartbeat: hb,
 			name: b.cfg.Node, args: []string{filepath.Join(ws, "node_modules", ".bin", "tsc"), "--noEmit", "--pretty", "false", "-p", "."},
 		})
 		if err != nil {
@@ -267,33 +371,174 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 	}
 
 	hb(StageBuild)
-	viteStart := time.Now()
-	viteLog, err := b.run(ctx, command{
-		stage: StageBuild, dir: ws, env: env, limit: budget, heartbeat: hb,
-		name: b.cfg.Node, args: []string{filepath.Join(ws, "node_modules", "vite", "bin", "vite.js"), "build", "--outDir", "dist", "--emptyOutDir"},
-	})
-	viteDuration := time.Since(viteStart)
-	if err != nil {
-		return nil, stageError(StageBuild, viteLog, err, clean, parseVite)
+	var bundle *bundled
+	if engine == EngineESBuild {
+		bundle, err = b.esbuild(ctx, ws, inputs, profile)
+		var f *Failure
+		switch {
+		case errors.Is(err, errFallBack):
+			engine, engineNote = EngineVite, err.Error()
+		case errors.As(err, &f):
+			// Vite's verdict and messages are the ones that count: the same code fails
+			// the production build, and the model repairs what Vite reports.
+			engine, engineNote = EngineVite, "esbuild failed, so Vite built it: "+f.Error()
+		}
 	}
-
-	hb(StageReport)
-	report, assets, err := readBundle(ctx, filepath.Join(ws, "dist"))
+	if engine == EngineVite {
+		bundle, err = b.vite(ctx, ws, inputs, profile, req.AppID, command{stage: StageBuild, dir: ws, env: env, limit: timeLimit, heartbeat: hb}, clean)
+	}
 	if err != nil {
 		return nil, err
 	}
+
+	hb(StageReport)
+	assets := bundle.assets
 	if _, ok := files.Find(assets, "index.html"); !ok {
-		return nil, &Failure{Stage: StageBuild, Errors: []string{"the build wrote no index.html"}, Log: clean.text(viteLog)}
+		return nil, &Failure{Stage: StageBuild, Errors: []string{"the build wrote no index.html"}, Log: bundle.log}
 	}
-	report.Duration = time.Since(start)
-	report.ViteDuration = viteDuration
+	if profile == ProfileProduction {
+		var removed []string
+		if assets, removed = finishProduction(assets); len(removed) > 0 {
+			bundle.log += fmt.Sprintf("\nappforge: removed source maps from the production bundle: %s\n", strings.Join(removed, ", "))
+		}
+	}
+	if _, ok := files.Find(assets, headersFile); ok {
+		bundle.log += "\nappforge: the app's own _headers was replaced by the build's\n"
+	}
+	assets = files.Merge(assets, []files.File{{Path: headersFile, Content: Headers(profile, assets, inputs)}})
+	report, err := measure(assets)
+	if err != nil {
+		return nil, err
+	}
+	if bundle.chunks != nil {
+		if report.Chunks, err = bundle.chunks(report); err != nil {
+			return nil, err
+		}
+	}
+	report.Profile = profile
+	report.Engine = engine
+	report.EngineNote = engineNote
+	report.BundleDuration = bundle.duration
+	if engine == EngineVite {
+		report.ViteDuration = bundle.duration
+	}
 	report.DepsKey = key
 	report.DepsCached = !installed
-	report.Log = clean.text(viteLog)
-	log.Info("built", "deps_key", key, "deps_cached", !installed, "files", len(assets),
-		"total_gzip_size", report.TotalGzipSize, "duration_ms", report.Duration.Milliseconds(),
-		"vite_ms", viteDuration.Milliseconds())
-	return &Output{Report: *report, Assets: assets}, nil
+	report.InputKey = inputKey
+	report.Log = bundle.log
+	report.Duration = time.Since(start)
+	out := &Output{Report: *report, Assets: assets}
+	if err := b.outputs.put(inputKey, &cachedBuild{Report: out.Report, Assets: assets}); err != nil {
+		log.Warn("output cache: store", "error", err)
+	}
+	if profile == ProfileProduction {
+		out.Report.Budget = checkBudget(&out.Report, budget)
+	}
+	out.Report.Duration = time.Since(start)
+	log.Info("built", "engine", string(engine), "deps_key", key, "deps_cached", !installed, "files", len(assets),
+		"total_size", report.TotalSize, "total_gzip_size", report.TotalGzipSize, "duration_ms", out.Report.Duration.Milliseconds(),
+		"bundle_ms", bundle.duration.Milliseconds())
+	return out, nil
+}
+
+// fromCache returns the stored output of inputKey as this build's, measured against
+// budget.
+func (b *Builder) fromCache(inputKey string, budget Budget, start time.Time) (*Output, bool) {
+	entry, ok := b.outputs.get(inputKey)
+	if !ok {
+		return nil, false
+	}
+	r := entry.Report
+	r.Cached = true
+	r.DepsCached = true
+	r.ViteDuration, r.BundleDuration = 0, 0
+	r.Budget = nil
+	if r.Profile == ProfileProduction {
+		r.Budget = checkBudget(&r, budget)
+	}
+	r.Duration = time.Since(start)
+	return &Output{Report: r, Assets: entry.Assets}, true
+}
+
+// readRoots are the folders a build may read: its workspace and the dependency cache,
+// by their real paths (bundlers resolve the workspace's node_modules links).
+func (b *Builder) readRoots(ws string) []string {
+	var roots []string
+	for _, d := range []string{ws, filepath.Join(b.cfg.CacheDir, cacheDepsDir)} {
+		roots = append(roots, d)
+		if real, err := filepath.EvalSymlinks(d); err == nil && real != d {
+			roots = append(roots, real)
+		}
+	}
+	return roots
+}
+
+// bundled is what a bundler made.
+type bundled struct {
+	assets   []files.File
+	chunks   func(*Report) ([]Chunk, error) // nil: no breakdown
+	duration time.Duration
+	log      string
+}
+
+// chooseEngine picks the bundler: Vite, or esbuild for a preview when the config asks
+// for it and the app is one esbuild builds as Vite would.
+func (b *Builder) chooseEngine(p Profile, inputs []files.File) (Engine, string) {
+	if p != ProfilePreview || b.cfg.PreviewEngine != EngineESBuild {
+		return EngineVite, ""
+	}
+	if reason := esbuildUnsupported(inputs); reason != "" {
+		return EngineVite, "esbuild cannot build this app as Vite would: " + reason
+	}
+	return EngineESBuild, ""
+}
+
+// vite runs `vite build` with the wrapper config of the profile.
+func (b *Builder) vite(ctx context.Context, ws string, inputs []files.File, p Profile, appID string, c command, clean cleaner) (*bundled, error) {
+	cacheDir := filepath.Join(ws, "node_modules", ".vite")
+	if appID != "" {
+		app, err := b.openAppCache(ctx, appID)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			app.unlock()
+			b.sweepApps()
+		}()
+		cacheDir = filepath.Join(app.dir, "vite")
+	}
+	wrapper, err := viteWrapper(ws, appViteConfig(inputs), cacheDir, b.readRoots(ws), p)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(ws, filepath.FromSlash(wrapperDir)), 0o755); err != nil {
+		return nil, fmt.Errorf("write vite config: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, filepath.FromSlash(wrapperConfig)), wrapper, 0o644); err != nil {
+		return nil, fmt.Errorf("write vite config: %w", err)
+	}
+	c.name = b.cfg.Node
+	c.args = []string{filepath.Join(ws, "node_modules", "vite", "bin", "vite.js"), "build",
+		"--config", filepath.Join(ws, filepath.FromSlash(wrapperConfig)), "--mode", "production", "--logLevel", "info", "--clearScreen", "false"}
+	t0 := time.Now()
+	out, err := b.run(ctx, c)
+	d := time.Since(t0)
+	if err != nil {
+		return nil, stageError(StageBuild, out, err, clean, parseVite)
+	}
+	assets, err := readDist(ctx, filepath.Join(ws, "dist"))
+	if err != nil {
+		return nil, err
+	}
+	res := &bundled{assets: assets, duration: d, log: clean.text(out)}
+	if stats, err := os.ReadFile(filepath.Join(ws, filepath.FromSlash(statsFile))); err == nil {
+		res.chunks = func(r *Report) ([]Chunk, error) { return viteChunks(stats, ws, r) }
+	} else {
+		// Only an app's config that stops the builder's own plugin gets here: the bundle
+		// is still good, without its module breakdown.
+		res.log += "\nappforge: no module breakdown: " + err.Error() + "\n"
+	}
+	return res, nil
 }
 
 // stageError turns a failed child process into a *Failure when the app's code is at fault

@@ -143,7 +143,8 @@ var (
 )
 
 func TestBuildTemplate(t *testing.T) {
-	b := newBuilder(t, nil)
+	// Every stage runs, vite among them.
+	b := newBuilder(t, func(c *build.Config) { c.OutputCacheBytes = -1; c.PreviewEngine = build.EngineVite })
 	var stages []string
 	out, err := b.Build(t.Context(), build.Request{ID: "template", Files: generate.Template(), TypeCheck: true}, func(stage string) {
 		if len(stages) == 0 || stages[len(stages)-1] != stage {
@@ -659,7 +660,9 @@ func TestRegistryOutageIsRetryable(t *testing.T) {
 
 func TestRetriedBuildStartsClean(t *testing.T) {
 	work := t.TempDir()
-	b := newBuilder(t, func(c *build.Config) { c.WorkDir = work; c.KeepWorkspaces = true })
+	b := newBuilder(t, func(c *build.Config) {
+		c.WorkDir, c.KeepWorkspaces, c.OutputCacheBytes, c.PreviewEngine = work, true, -1, build.EngineVite
+	})
 	first := app(map[string]string{"public/stale.txt": "old", "src/Stale.tsx": "export const stale = 1\n"})
 	if _, err := b.Build(t.Context(), build.Request{ID: "retry", Files: first}, nil); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,11 @@ func (b *Builder) ensureDeps(ctx context.Context, packageJSON []byte, hb func(st
 	if err != nil {
 		return "", "", false, err
 	}
+	return b.ensureSet(ctx, set, hb)
+}
+
+// ensureSet is ensureDeps of a parsed dependency set.
+func (b *Builder) ensureSet(ctx context.Context, set []dep, hb func(string)) (key, nodeModules string, installed bool, err error) {
 	node, err := b.nodeInfo(ctx)
 	if err != nil {
 		return "", "", false, err

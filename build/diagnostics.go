@@ -20,6 +20,9 @@ const (
 type cleaner struct {
 	ws          string // the workspace: paths under it become relative
 	nodeModules string // the cached node_modules: shown as node_modules
+	// appConfig is the app's Vite config file, named where vite names the builder's
+	// wrapper config (which loads it); "" when the app has none.
+	appConfig string
 }
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)`)
@@ -49,6 +52,9 @@ func (c cleaner) text(s string) string {
 	add(c.ws, "")
 	for _, p := range pairs {
 		s = strings.ReplaceAll(s, p.from, p.to)
+	}
+	if c.appConfig != "" {
+		s = strings.ReplaceAll(s, "from "+wrapperConfig, "from "+c.appConfig)
 	}
 	return s
 }
