@@ -61,6 +61,7 @@ test: tools check-node browser ## every test: unit, workflow, store (SQLite and 
 bench: tools check-node ## request-to-live-preview through the real stack, offline and with the scripted LLM
 	$(GO) run ./bench -n 10
 	$(GO) run ./bench -n 5 -llm
+	$(GO) run ./build/cmd/buildbench
 
 vet:
 	$(GO) vet ./...

@@ -65,7 +65,12 @@ type Activities struct {
 	// HTTPClient fetches deployed sites for verification; it must resolve the edge's
 	// *.localhost hostnames when deploying locally.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Chromium measures Largest Contentful Paint ("" for Debian's /usr/bin/chromium, "-"
+	// for none); BrowserHostRules maps hostnames for it (apps on an edge in another
+	// container).
+	Chromium         string
+	BrowserHostRules string
+	Logger           *slog.Logger
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -17,9 +17,18 @@ import (
 type VersionInput struct {
 	AppID     string
 	VersionID string
-	// TypeCheck runs the TypeScript checker before vite, for generators that repair
-	// their own errors: its messages are the fastest and clearest feedback.
+	// TypeCheck runs the TypeScript checker before the bundler, for generators that
+	// repair their own errors: its messages are the fastest and clearest feedback.
 	TypeCheck bool
+	// Profile is models.ProfilePreview (the default) or models.ProfileProduction.
+	Profile string
+}
+
+func (in VersionInput) profile() string {
+	if in.Profile == "" {
+		return models.ProfilePreview
+	}
+	return in.Profile
 }
 
 // storedReport is a build report as stored on the version, with the identity of the
@@ -42,22 +51,31 @@ type BuildResult struct {
 	Files         int
 	// Reused is true when the version had been built before and its bundle was kept.
 	Reused bool
+	// OverBudget is set for a production bundle over the app's size limit: Budget says
+	// which files are heavy and why. BudgetWarning is set over the warning size.
+	OverBudget    bool
+	BudgetWarning bool
+	Budget        string
 }
 
-// Build builds a version's files and stores its bundle and report. It heartbeats while
-// it runs and stops (killing vite) when the activity is cancelled.
+// Build builds a version's files for a profile and stores its bundle and report. It
+// heartbeats while it runs and stops (killing the bundler) when cancelled.
 func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, error) {
 	v, err := a.Store.VersionByID(ctx, in.VersionID)
 	if err != nil {
 		return BuildResult{}, notFoundOr(err)
 	}
+	profile := in.profile()
 	// The same files make the same bundle: a retry after the bundle was stored (or a
 	// restore of an old version) reuses it.
-	if res, ok := reuseBuild(v); ok {
+	if res, ok := reuseBuild(v, profile); ok {
 		return res, nil
 	}
-	if err := a.Store.UpdateVersion(ctx, v.ID, map[string]any{"status": models.VersionBuilding}); err != nil {
-		return BuildResult{}, err
+	preview := profile == models.ProfilePreview
+	if preview {
+		if err := a.Store.UpdateVersion(ctx, v.ID, map[string]any{"status": models.VersionBuilding}); err != nil {
+			return BuildResult{}, err
+		}
 	}
 	src, err := a.Store.Files(ctx, v.ID)
 	if err != nil {
@@ -65,23 +83,28 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	}
 	attempt := activity.GetInfo(ctx).Attempt
 	startMsg := fmt.Sprintf("Building version %d", v.Number)
+	if !preview {
+		startMsg = fmt.Sprintf("Building version %d for production", v.Number)
+	}
 	if attempt > 1 {
 		startMsg += fmt.Sprintf(" (attempt %d)", attempt)
 	}
-	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("build:%s:%d", v.ID, attempt), Type: models.EventBuildStarted, VersionNumber: v.Number, Message: startMsg})
+	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("build:%s:%s:%d", v.ID, profile, attempt), Type: models.EventBuildStarted, VersionNumber: v.Number, Message: startMsg,
+		Data: map[string]any{"profile": profile}})
 
-	out, err := a.Builder.Build(ctx, build.Request{ID: v.ID, Files: src, TypeCheck: in.TypeCheck}, func(stage string) {
+	req := build.Request{ID: v.ID + "-" + profile, Files: src, TypeCheck: in.TypeCheck, Profile: build.Profile(profile), AppID: in.AppID}
+	out, err := a.Builder.Build(ctx, req, func(stage string) {
 		activity.RecordHeartbeat(ctx, stage)
 	})
 	var failure *build.Failure
 	if errors.As(err, &failure) {
 		report, _ := json.Marshal(storedReport{TreeHash: v.TreeHash, Stage: failure.Stage, Errors: failure.Errors})
-		if err := a.Store.SaveBuild(ctx, v.ID, nil, string(report), failure.Log); err != nil {
+		if err := a.Store.SaveBundle(ctx, v.ID, profile, nil, string(report), failure.Log); err != nil {
 			return BuildResult{}, err
 		}
-		a.emit(ctx, in.AppID, models.NewEvent{Key: "build-failed:" + v.ID, Type: models.EventBuildFailed, VersionNumber: v.Number,
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "build-failed:" + v.ID + ":" + profile, Type: models.EventBuildFailed, VersionNumber: v.Number,
 			Message: fmt.Sprintf("Build of version %d failed at %s: %s", v.Number, failure.Stage, firstLine(failure.Errors)),
-			Data:    map[string]any{"stage": failure.Stage, "errors": failure.Errors}})
+			Data:    map[string]any{"stage": failure.Stage, "errors": failure.Errors, "profile": profile}})
 		return BuildResult{OK: false, Errors: failure.Errors}, nil
 	}
 	if err != nil {
@@ -100,20 +123,36 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	if err != nil {
 		return BuildResult{}, err
 	}
-	if err := a.Store.SaveBuild(ctx, v.ID, saved, string(report), out.Report.Log); err != nil {
+	if err := a.Store.SaveBundle(ctx, v.ID, profile, saved, string(report), out.Report.Log); err != nil {
 		return BuildResult{}, err
 	}
 	res := resultOf(out.Report)
-	a.emit(ctx, in.AppID, models.NewEvent{Key: "build-done:" + v.ID, Type: models.EventBuildFinished, VersionNumber: v.Number,
-		Message: fmt.Sprintf("Built version %d in %.1fs: %d files, %s (%s gzipped)", v.Number, float64(res.DurationMS)/1000, res.Files, kb(res.TotalSize), kb(res.TotalGzipSize)),
-		Data: map[string]any{"total_size": res.TotalSize, "total_gzip_size": res.TotalGzipSize, "duration_ms": res.DurationMS,
-			"vite_ms": out.Report.ViteDuration.Milliseconds(), "files": out.Report.Files, "deps_cached": out.Report.DepsCached}})
+	what := fmt.Sprintf("Built version %d", v.Number)
+	if !preview {
+		what = fmt.Sprintf("Built version %d for production", v.Number)
+	}
+	msg := fmt.Sprintf("%s in %.1fs: %d files, %s (%s gzipped)", what, float64(res.DurationMS)/1000, res.Files, kb(res.TotalSize), kb(res.TotalGzipSize))
+	if out.Report.Cached {
+		msg = fmt.Sprintf("%s: the same files were built before, reused at once (%d files, %s gzipped)", what, res.Files, kb(res.TotalGzipSize))
+	}
+	if res.Budget != "" {
+		msg += ". " + res.Budget
+	}
+	a.emit(ctx, in.AppID, models.NewEvent{Key: "build-done:" + v.ID + ":" + profile, Type: models.EventBuildFinished, VersionNumber: v.Number, Message: msg,
+		Data: map[string]any{"profile": profile, "engine": out.Report.Engine, "cached": out.Report.Cached, "total_size": res.TotalSize,
+			"total_gzip_size": res.TotalGzipSize, "duration_ms": res.DurationMS, "bundle_ms": out.Report.BundleDuration.Milliseconds(),
+			"vite_ms": out.Report.ViteDuration.Milliseconds(), "files": out.Report.Files, "deps_cached": out.Report.DepsCached,
+			"chunks": out.Report.Chunks, "budget": out.Report.Budget}})
 	return res, nil
 }
 
-func reuseBuild(v models.AppVersion) (BuildResult, bool) {
+func reuseBuild(v models.AppVersion, profile string) (BuildResult, bool) {
+	stored := v.BuildReport
+	if profile == models.ProfileProduction {
+		stored = v.ProductionReport
+	}
 	var r storedReport
-	if err := json.Unmarshal([]byte(v.BuildReport), &r); err != nil || len(r.Files) == 0 || r.TreeHash != v.TreeHash {
+	if err := json.Unmarshal([]byte(stored), &r); err != nil || len(r.Files) == 0 || r.TreeHash != v.TreeHash {
 		return BuildResult{}, false
 	}
 	res := resultOf(r.Report)
@@ -122,7 +161,16 @@ func reuseBuild(v models.AppVersion) (BuildResult, bool) {
 }
 
 func resultOf(r build.Report) BuildResult {
-	return BuildResult{OK: true, TotalSize: r.TotalSize, TotalGzipSize: r.TotalGzipSize, DurationMS: r.Duration.Milliseconds(), Files: len(r.Files)}
+	res := BuildResult{OK: true, TotalSize: r.TotalSize, TotalGzipSize: r.TotalGzipSize, DurationMS: r.Duration.Milliseconds(), Files: len(r.Files)}
+	if r.Budget != nil {
+		switch {
+		case r.BudgetErr() != nil:
+			res.OverBudget, res.Budget = true, r.Budget.Message
+		case r.Budget.Status != build.BudgetOK:
+			res.BudgetWarning, res.Budget = true, r.Budget.Message
+		}
+	}
+	return res
 }
 
 func firstLine(lines []string) string {

@@ -42,9 +42,20 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	if err != nil {
 		return DeployResult{}, notFoundOr(err)
 	}
-	bundle, err := a.Store.BuildOutput(ctx, v.ID)
+	// Production serves the production bundle (minified, split); preview the preview
+	// one. A version built before production bundles existed serves its one bundle.
+	bundle, err := a.Store.Bundle(ctx, v.ID, models.ProfilePreview)
 	if err != nil {
 		return DeployResult{}, err
+	}
+	if in.Environment == models.EnvProduction {
+		prod, err := a.Store.Bundle(ctx, v.ID, models.ProfileProduction)
+		if err != nil {
+			return DeployResult{}, err
+		}
+		if len(prod) > 0 {
+			bundle = prod
+		}
 	}
 	if len(bundle) == 0 {
 		return DeployResult{}, nonRetryable(ErrTypeNotFound, fmt.Errorf("version %d has no build output to deploy", v.Number))

@@ -104,25 +104,17 @@ func (a *Activities) RestoreVersion(ctx context.Context, in RestoreInput) (Gener
 	if err != nil {
 		return GenerateResult{}, err
 	}
-	if created && old.BuildReport != "" {
-		bundle, err := a.Store.BuildOutput(ctx, old.ID)
-		if err != nil {
-			return GenerateResult{}, err
-		}
-		rows, err := a.Store.BuildFiles(ctx, old.ID)
-		if err != nil {
-			return GenerateResult{}, err
-		}
-		gz := map[string]int64{}
-		for _, r := range rows {
-			gz[r.Path] = r.GzipSize
-		}
-		out := make([]models.BuildOutputFile, 0, len(bundle))
-		for _, f := range bundle {
-			out = append(out, models.BuildOutputFile{File: f, GzipSize: gz[f.Path]})
-		}
-		if err := a.Store.SaveBuild(ctx, v.ID, out, old.BuildReport, old.BuildLog); err != nil {
-			return GenerateResult{}, err
+	if created {
+		for _, b := range []struct{ profile, report, log string }{
+			{models.ProfilePreview, old.BuildReport, old.BuildLog},
+			{models.ProfileProduction, old.ProductionReport, ""},
+		} {
+			if b.report == "" {
+				continue
+			}
+			if err := a.copyBundle(ctx, old.ID, v.ID, b.profile, b.report, b.log); err != nil {
+				return GenerateResult{}, err
+			}
 		}
 	}
 	if err := a.Store.UpdateMessage(ctx, in.AppID, in.MessageID, map[string]any{"version_number": v.Number}); err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -131,6 +123,27 @@ func (a *Activities) RestoreVersion(ctx context.Context, in RestoreInput) (Gener
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "version:" + v.ID, Type: models.EventVersionCreated, VersionNumber: v.Number,
 		Message: fmt.Sprintf("Version %d: the files of version %d", v.Number, old.Number), Data: map[string]any{"version_id": v.ID, "restored_from": old.Number}})
 	return GenerateResult{VersionID: v.ID, Number: v.Number, FileCount: v.FileCount, Summary: summary}, nil
+}
+
+// copyBundle gives a restored version the bundle its files made before.
+func (a *Activities) copyBundle(ctx context.Context, fromID, toID, profile, report, log string) error {
+	bundle, err := a.Store.Bundle(ctx, fromID, profile)
+	if err != nil {
+		return err
+	}
+	rows, err := a.Store.BundleFiles(ctx, fromID, profile)
+	if err != nil {
+		return err
+	}
+	gz := map[string]int64{}
+	for _, r := range rows {
+		gz[r.Path] = r.GzipSize
+	}
+	out := make([]models.BuildOutputFile, 0, len(bundle))
+	for _, f := range bundle {
+		out = append(out, models.BuildOutputFile{File: f, GzipSize: gz[f.Path]})
+	}
+	return a.Store.SaveBundle(ctx, toID, profile, out, report, log)
 }
 
 // SyncResult counts what a sync sent.

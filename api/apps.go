@@ -475,5 +475,30 @@ func (s *Server) listDeployments(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"deployments": ds})
+	out := make([]deploymentOut, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, deploymentView(d))
+	}
+	c.JSON(http.StatusOK, gin.H{"deployments": out})
+}
+
+// deploymentOut is a deployment with its measured performance (production) and what got
+// worse than the previous production deployment.
+type deploymentOut struct {
+	models.Deployment
+	Performance json.RawMessage `json:"performance,omitempty"`
+	Regressions json.RawMessage `json:"regressions,omitempty"`
+	Regressed   bool            `json:"regressed"`
+}
+
+func deploymentView(d models.Deployment) deploymentOut {
+	out := deploymentOut{Deployment: d}
+	if json.Valid([]byte(d.Performance)) {
+		out.Performance = json.RawMessage(d.Performance)
+	}
+	if json.Valid([]byte(d.Regressions)) && d.Regressions != "null" && d.Regressions != "[]" {
+		out.Regressions = json.RawMessage(d.Regressions)
+		out.Regressed = true
+	}
+	return out
 }

@@ -135,11 +135,11 @@ func (s *Server) restore(c *gin.Context) {
 
 // environmentOut is one environment: what it serves and its recent deployments.
 type environmentOut struct {
-	Name        string              `json:"name"`
-	Script      string              `json:"script"`
-	URL         string              `json:"url,omitempty"`
-	Version     int                 `json:"version"`
-	Deployments []models.Deployment `json:"deployments"`
+	Name        string          `json:"name"`
+	Script      string          `json:"script"`
+	URL         string          `json:"url,omitempty"`
+	Version     int             `json:"version"`
+	Deployments []deploymentOut `json:"deployments"`
 }
 
 func (s *Server) listEnvironments(c *gin.Context) {
@@ -159,13 +159,13 @@ func (s *Server) listEnvironments(c *gin.Context) {
 		prod = app.ID
 	}
 	envs := []environmentOut{
-		{Name: models.EnvPreview, Script: app.PreviewScript, URL: app.PreviewURL, Version: app.LiveVersion, Deployments: []models.Deployment{}},
-		{Name: models.EnvProduction, Script: prod, URL: app.ProductionURL, Version: app.ProductionVersion, Deployments: []models.Deployment{}},
+		{Name: models.EnvPreview, Script: app.PreviewScript, URL: app.PreviewURL, Version: app.LiveVersion, Deployments: []deploymentOut{}},
+		{Name: models.EnvProduction, Script: prod, URL: app.ProductionURL, Version: app.ProductionVersion, Deployments: []deploymentOut{}},
 	}
 	for _, d := range ds {
 		for i := range envs {
 			if envs[i].Name == d.Environment && len(envs[i].Deployments) < 20 {
-				envs[i].Deployments = append(envs[i].Deployments, d)
+				envs[i].Deployments = append(envs[i].Deployments, deploymentView(d))
 			}
 		}
 	}

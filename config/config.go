@@ -134,6 +134,10 @@ type Config struct {
 	// ALLOW_RESERVED; default on with the local edge, for demos).
 	AllowReservedDomains bool
 
+	// Chromium measures Largest Contentful Paint after production deploys
+	// (APPFORGE_CHROMIUM, default /usr/bin/chromium when installed; "-" turns it off).
+	Chromium string
+
 	// SecretKey seals app secrets at rest (AES-256-GCM), base64 or hex of 32 bytes
 	// (APPFORGE_SECRET_KEY); empty means a key file made once in DataDir.
 	SecretKey Secret
@@ -186,6 +190,7 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		ModelInputPrice:      e.price("APPFORGE_MODEL_INPUT_PRICE"),
 		ModelOutputPrice:     e.price("APPFORGE_MODEL_OUTPUT_PRICE"),
 		SecretKey:            Secret(e.str("APPFORGE_SECRET_KEY", "")),
+		Chromium:             e.str("APPFORGE_CHROMIUM", ""),
 		EdgeTLSAddr:          e.str("APPFORGE_EDGE_TLS_ADDR", "127.0.0.1:8443"),
 		EdgeZoneDelay:        e.durationOrZero("APPFORGE_EDGE_ZONE_DELAY", 5*time.Second),
 		EdgeCertDelay:        e.durationOrZero("APPFORGE_EDGE_CERT_DELAY", 2*time.Second),

@@ -40,6 +40,19 @@ func (e *env) operation(appID, path, body string, after int64) []apiclient.Event
 
 func last(evs []apiclient.Event) apiclient.Event { return evs[len(evs)-1] }
 
+// buildsAfterStart counts builds that ran in a turn (after its turn_started): the
+// production bundle of the turn before is built after that turn's answer.
+func buildsAfterStart(evs []apiclient.Event) int {
+	n, started := 0, false
+	for _, ev := range evs {
+		started = started || ev.Type == "turn_started"
+		if started && ev.Type == "build_started" {
+			n++
+		}
+	}
+	return n
+}
+
 // TestEnvironmentsRollbackRestore: publish by chat and by API, roll production back,
 // restore an old version, compare versions — nothing rebuilt that was built before.
 func TestEnvironmentsRollbackRestore(t *testing.T) {
@@ -55,13 +68,38 @@ func TestEnvironmentsRollbackRestore(t *testing.T) {
 	if end.Field("environment") != "production" || !strings.HasPrefix(prod, "http://"+appID+".appforge.localhost:") || prod == preview {
 		t.Fatalf("publish ended with %+v (url %s)", end, prod)
 	}
-	if count(evs, "build_started") != 0 {
-		t.Error("publishing built again")
+	if n := buildsAfterStart(evs); n != 0 {
+		t.Errorf("publishing built %d times: the production bundle is built when the preview goes live", n)
 	}
 	checkServed(t, e, prod, "Groceries")
 
+	// Production is measured after the answer: first byte, first visit, LCP.
+	measured := e.waitForEvent(appID, end.Seq, "performance", time.Minute)
+	t.Logf("production measured: %s", measured.Message)
+	var deps struct {
+		Deployments []struct {
+			Environment string
+			Performance struct {
+				TTFB            int64  `json:"ttfb_ns"`
+				FirstVisitBytes int64  `json:"first_visit_bytes"`
+				Requests        int    `json:"requests"`
+				LCP             int64  `json:"lcp_ns"`
+				BrowserSkipped  string `json:"browser_skipped"`
+			} `json:"performance"`
+			Regressed bool `json:"regressed"`
+		} `json:"deployments"`
+	}
+	e.request("GET", "/v1/apps/"+appID+"/deployments", nil, &deps)
+	p := deps.Deployments[0]
+	if p.Environment != "production" || p.Performance.TTFB <= 0 || p.Performance.FirstVisitBytes < 10_000 || p.Performance.Requests < 3 || p.Regressed {
+		t.Errorf("production measurement = %+v (event %q)", p, measured.Message)
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil && p.Performance.LCP <= 0 {
+		t.Errorf("Chromium is installed but no LCP was measured: %q", p.Performance.BrowserSkipped)
+	}
+
 	// A change goes to preview only; the API publishes it.
-	_, evs = e.turn(appID, "make the title say My Tasks", end.Seq)
+	_, evs = e.turn(appID, "make the title say My Tasks", measured.Seq)
 	liveEnd(t, evs)
 	checkServed(t, e, prod, "Groceries")
 	evs = e.operation(appID, "/v1/apps/"+appID+"/environments/production/deploy", "", last(evs).Seq)
@@ -73,8 +111,8 @@ func TestEnvironmentsRollbackRestore(t *testing.T) {
 	// Roll production back in one call: version 1 again, no build.
 	evs = e.operation(appID, "/v1/apps/"+appID+"/environments/production/rollback", "", last(evs).Seq)
 	end = liveEnd(t, evs)
-	if !strings.Contains(end.Message, "Production is back on version 1 (it was on version 2)") || count(evs, "build_started") != 0 {
-		t.Errorf("rollback: %q (builds %d)", end.Message, count(evs, "build_started"))
+	if !strings.Contains(end.Message, "Production is back on version 1 (it was on version 2)") || buildsAfterStart(evs) != 0 {
+		t.Errorf("rollback: %q (builds %d)", end.Message, buildsAfterStart(evs))
 	}
 	checkServed(t, e, prod, "Groceries")
 	checkServed(t, e, preview, "My Tasks")

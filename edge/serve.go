@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"fmt"
 	"html"
 	"io"
@@ -231,8 +232,20 @@ func (e *Edge) serveAsset(w http.ResponseWriter, r *http.Request, sc *script, na
 	}
 	defer f.Close()
 	h := w.Header()
-	h.Set("Content-Type", contentType(name))
+	ct := contentType(name)
+	h.Set("Content-Type", ct)
 	h.Set("Cache-Control", cacheControl(name))
+	if status == http.StatusOK && compressible(ct) && ent.Size >= minCompressBytes {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) && r.Header.Get("Range") == "" {
+			if gz, err := e.store.gzipped(ent.Hash); err == nil {
+				h.Set("Content-Encoding", "gzip")
+				h.Set("ETag", `W/"`+ent.Hash+`"`)
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(gz))
+				return
+			}
+		}
+	}
 	if status == http.StatusOK {
 		h.Set("ETag", `"`+ent.Hash+`"`)
 		http.ServeContent(w, r, "", time.Time{}, f)

@@ -1,6 +1,8 @@
 package edge
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -218,5 +220,36 @@ func TestIsHashedName(t *testing.T) {
 		if got := isHashedName(tt.name); got != tt.want {
 			t.Errorf("isHashedName(%q): got %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestServeCompressesText(t *testing.T) {
+	f := newFixture(t)
+	big := strings.Repeat("console.log('appforge');\n", 200)
+	files := map[string]string{"/index.html": siteFiles["/index.html"], "/assets/big-AbCdEf12.js": big, "/logo-AbCdEf12.png": strings.Repeat("\x89PNG", 400)}
+	f.deploy(t, "app", files, "")
+	gz := f.do(t, "GET", host, "/assets/big-AbCdEf12.js", http.Header{"Accept-Encoding": {"gzip, br"}}, nil)
+	if gz.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(gz.Header.Get("ETag"), `W/"`) || !strings.Contains(gz.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("gzip response headers = %v", gz.Header)
+	}
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if string(plain) != big {
+		t.Error("the gzip body does not decode to the asset")
+	}
+	raw := f.do(t, "GET", host, "/assets/big-AbCdEf12.js", http.Header{"Accept-Encoding": {"identity"}}, nil)
+	if raw.Header.Get("Content-Encoding") != "" || readBody(t, raw) != big {
+		t.Error("a client without gzip got a compressed body")
+	}
+	img := f.do(t, "GET", host, "/logo-AbCdEf12.png", http.Header{"Accept-Encoding": {"gzip"}}, nil)
+	if img.Header.Get("Content-Encoding") != "" {
+		t.Error("an image was compressed")
+	}
+	again := f.do(t, "GET", host, "/assets/big-AbCdEf12.js", http.Header{"Accept-Encoding": {"gzip"}, "If-None-Match": {gz.Header.Get("ETag")}}, nil)
+	if again.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match on the weak tag = %d, want 304", again.StatusCode)
 	}
 }

@@ -83,10 +83,13 @@ type AppVersion struct {
 	GeneratorState string `gorm:"type:text" json:"-"`
 	// TreeHash identifies the file set: equal hashes, equal files.
 	TreeHash string `gorm:"size:64" json:"tree_hash"`
-	// BuildReport is the build's JSON report (each output file, sizes, durations).
-	BuildReport string `gorm:"type:text" json:"-"`
-	BuildLog    string `gorm:"type:text" json:"-"`
-	FileCount   int    `json:"file_count"`
+	// BuildReport is the build's JSON report (each output file, sizes, durations) of the
+	// preview bundle; ProductionReport of the production bundle (minified, split, with
+	// its budget).
+	BuildReport      string `gorm:"type:text" json:"-"`
+	ProductionReport string `gorm:"type:text" json:"-"`
+	BuildLog         string `gorm:"type:text" json:"-"`
+	FileCount        int    `json:"file_count"`
 	// Model use while making this version (plan, steps and repairs), and the estimate of
 	// what it cost.
 	ModelCalls       int     `json:"model_calls"`
@@ -116,7 +119,9 @@ type AppFile struct {
 
 // BuildFile is one file of a version's build output (the bundle that is deployed).
 type BuildFile struct {
-	VersionID string `gorm:"primaryKey;size:40" json:"-"`
+	// VersionID is the version's ID for its preview bundle, "<id>/production" for its
+	// production bundle.
+	VersionID string `gorm:"primaryKey;size:64" json:"-"`
 	Path      string `gorm:"primaryKey;size:255" json:"path"`
 	Hash      string `gorm:"size:64;not null" json:"hash"`
 	Size      int64  `json:"size"`
@@ -161,14 +166,19 @@ type Deployment struct {
 	Script        string `gorm:"size:64;not null" json:"script"`
 	URL           string `gorm:"size:500" json:"url,omitempty"`
 	// ProviderID is Cloudflare's deployment id for the script upload.
-	ProviderID string    `gorm:"size:100" json:"provider_id,omitempty"`
-	Status     string    `gorm:"size:20;not null" json:"status"`
-	Error      string    `gorm:"type:text" json:"error,omitempty"`
-	Uploaded   int       `json:"uploaded"`
-	Reused     int       `json:"reused"`
-	APICalls   int       `json:"api_calls"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ProviderID string `gorm:"size:100" json:"provider_id,omitempty"`
+	Status     string `gorm:"size:20;not null" json:"status"`
+	Error      string `gorm:"type:text" json:"error,omitempty"`
+	Uploaded   int    `json:"uploaded"`
+	Reused     int    `json:"reused"`
+	APICalls   int    `json:"api_calls"`
+	// Performance is the JSON measurement of the served app after a production deploy
+	// (time to first byte, first-visit bytes and requests, Largest Contentful Paint);
+	// Regressions lists what got worse than the previous production deployment.
+	Performance string    `gorm:"type:text" json:"-"`
+	Regressions string    `gorm:"type:text" json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Domain modes.

@@ -216,19 +216,58 @@ type BuildOutputFile struct {
 	GzipSize int64
 }
 
-// SaveBuild stores a version's bundle and report, replacing any earlier build of it.
+// Bundle profiles: every version is built for preview (fast, source maps) and, off the
+// critical path, for production (minified, split, budgeted).
+const (
+	ProfilePreview    = "preview"
+	ProfileProduction = "production"
+)
+
+// bundleKey is where a profile's bundle of a version is stored: the preview bundle
+// under the version's ID (as before profiles existed), others beside it.
+func bundleKey(versionID, profile string) string {
+	if profile == "" || profile == ProfilePreview {
+		return versionID
+	}
+	return versionID + "/" + profile
+}
+
+// SaveBundle stores a version's bundle of a profile and its report, replacing any
+// earlier one.
+func (s *Store) SaveBundle(ctx context.Context, versionID, profile string, out []BuildOutputFile, report, log string) error {
+	if profile == "" || profile == ProfilePreview {
+		return s.SaveBuild(ctx, versionID, out, report, log)
+	}
+	return s.saveBundle(ctx, versionID, bundleKey(versionID, profile), out, map[string]any{"production_report": report})
+}
+
+// Bundle returns a version's bundle of a profile; empty if it was never built.
+func (s *Store) Bundle(ctx context.Context, versionID, profile string) ([]files.File, error) {
+	return s.BuildOutput(ctx, bundleKey(versionID, profile))
+}
+
+// BundleFiles lists a version's bundle of a profile without contents.
+func (s *Store) BundleFiles(ctx context.Context, versionID, profile string) ([]BuildFile, error) {
+	return s.BuildFiles(ctx, bundleKey(versionID, profile))
+}
+
+// SaveBuild stores a version's preview bundle and report, replacing any earlier build.
 func (s *Store) SaveBuild(ctx context.Context, versionID string, out []BuildOutputFile, report, log string) error {
+	return s.saveBundle(ctx, versionID, versionID, out, map[string]any{"build_report": report, "build_log": log})
+}
+
+func (s *Store) saveBundle(ctx context.Context, versionID, key string, out []BuildOutputFile, fields map[string]any) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		fs := make([]files.File, 0, len(out))
 		rows := make([]BuildFile, 0, len(out))
 		for _, o := range out {
 			fs = append(fs, o.File)
-			rows = append(rows, BuildFile{VersionID: versionID, Path: o.File.Path, Hash: files.Hash(o.File.Content), Size: int64(len(o.File.Content)), GzipSize: o.GzipSize})
+			rows = append(rows, BuildFile{VersionID: key, Path: o.File.Path, Hash: files.Hash(o.File.Content), Size: int64(len(o.File.Content)), GzipSize: o.GzipSize})
 		}
 		if err := putBlobs(tx, fs); err != nil {
 			return err
 		}
-		if err := tx.Where("version_id = ?", versionID).Delete(&BuildFile{}).Error; err != nil {
+		if err := tx.Where("version_id = ?", key).Delete(&BuildFile{}).Error; err != nil {
 			return err
 		}
 		if len(rows) > 0 {
@@ -236,7 +275,7 @@ func (s *Store) SaveBuild(ctx context.Context, versionID string, out []BuildOutp
 				return err
 			}
 		}
-		return tx.Model(&AppVersion{}).Where("id = ?", versionID).Updates(map[string]any{"build_report": report, "build_log": log}).Error
+		return tx.Model(&AppVersion{}).Where("id = ?", versionID).Updates(fields).Error
 	})
 	if err != nil {
 		return fmt.Errorf("save build of version %s: %w", versionID, err)

@@ -82,6 +82,7 @@ type Stack struct {
 	PublicURL string
 
 	edge      *edge.Edge
+	listeners listeners
 	api       *api.Server
 	stopLoops context.CancelFunc
 	servers   []*http.Server
@@ -110,6 +111,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	// Our ports are bound before the Temporal dev server starts: it picks random free
+	// ports for its own services and must not take ours.
+	if err := st.listen(cfg, parts); err != nil {
+		return nil, err
 	}
 
 	if parts.Workers || parts.API {
@@ -148,7 +154,8 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		acts := &activities.Activities{
 			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer, Secrets: st.Secrets,
 			DomainProvider: deployer, Domains: domainConfig(cfg),
-			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Logger: log.With("component", "activities"),
+			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Chromium: cfg.Chromium, BrowserHostRules: st.browserHostRules(),
+			Logger: log.With("component", "activities"),
 		}
 		st.workers, err = worker.Start(worker.Options{
 			Client: st.Temporal, Activities: acts, Queues: parts.WorkerQueues,
@@ -160,14 +167,12 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.API {
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			return nil, fmt.Errorf("api: %w", err)
-		}
+		ln := st.listeners.api
+		st.listeners.api = nil
 		st.PublicURL = cfg.PublicURLFor(ln.Addr().String())
 		st.api = api.NewServer(api.Options{
 			Store:     st.Store,
-			Workflows: &workflows.Client{Temporal: st.Temporal, MaxTurnsPerRun: cfg.MaxTurnsPerRun},
+			Workflows: &workflows.Client{Temporal: st.Temporal, MaxTurnsPerRun: cfg.MaxTurnsPerRun, Domains: DomainOptions(cfg)},
 			Ready: func(ctx context.Context) error {
 				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
@@ -285,6 +290,30 @@ func (q quieter) WithGroup(name string) slog.Handler {
 	return quieter{q.Handler.WithGroup(name), q.min}
 }
 
+// listeners are bound at start and handed to their servers as these start.
+type listeners struct {
+	api, edge, edgeTLS net.Listener
+}
+
+// listen binds the API's and the local edge's ports.
+func (st *Stack) listen(cfg config.Config, parts Parts) error {
+	var err error
+	if parts.API {
+		if st.listeners.api, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+	}
+	if parts.Edge && cfg.UsesLocalEdge() {
+		if st.listeners.edge, err = net.Listen("tcp", cfg.EdgeAddr); err != nil {
+			return fmt.Errorf("edge: %w", err)
+		}
+		if st.listeners.edgeTLS, err = net.Listen("tcp", cfg.EdgeTLSAddr); err != nil {
+			return fmt.Errorf("edge https: %w", err)
+		}
+	}
+	return nil
+}
+
 // startDeployTarget starts the local edge when deploying locally, and returns the
 // deployer pointed at the edge or at Cloudflare.
 func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts Parts) (*cloudflare.Deployer, error) {
@@ -307,17 +336,10 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 			if err != nil {
 				return nil, err
 			}
-			tln, err := tls.Listen("tcp", cfg.EdgeTLSAddr, st.edge.TLSConfig())
-			if err != nil {
-				return nil, fmt.Errorf("edge https: %w", err)
-			}
-			st.EdgeTLSAddr = st.serve(tln, st.edge.Handler())
+			st.EdgeTLSAddr = st.serve(tls.NewListener(st.listeners.edgeTLS, st.edge.TLSConfig()), st.edge.Handler())
 			st.RootCAPath = st.edge.RootCAPath()
-			ln, err := net.Listen("tcp", cfg.EdgeAddr)
-			if err != nil {
-				return nil, fmt.Errorf("edge: %w", err)
-			}
-			st.EdgeURL = "http://" + st.serve(ln, st.edge.Handler())
+			st.EdgeURL = "http://" + st.serve(st.listeners.edge, st.edge.Handler())
+			st.listeners.edge, st.listeners.edgeTLS = nil, nil
 		} else {
 			st.EdgeURL = "http://" + cfg.EdgeAddr
 		}
@@ -344,6 +366,15 @@ func (st *Stack) localEdgeDial() string {
 		return ""
 	}
 	return st.Config.EdgeAddr
+}
+
+// browserHostRules lets headless Chromium reach *.localhost apps on an edge in another
+// process on another host (containers).
+func (st *Stack) browserHostRules() string {
+	if d := st.localEdgeDial(); d != "" {
+		return "MAP *.localhost " + d
+	}
+	return ""
 }
 
 // edgeCredentials loads the local edge's account and token, making them on first use.
@@ -424,6 +455,11 @@ func (st *Stack) WaitWarm(ctx context.Context) error {
 // get their grace period), the edge, the database and the Temporal dev server.
 func (st *Stack) Close(ctx context.Context) error {
 	var errs []error
+	for _, ln := range []net.Listener{st.listeners.api, st.listeners.edge, st.listeners.edgeTLS} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 	if st.stopLoops != nil {
 		st.stopLoops()
 	}

@@ -93,6 +93,7 @@ func Start(opts Options) (*Workers, error) {
 				MaxConcurrentActivityExecutionSize: opts.BuildConcurrency,
 			})
 			register(w, activities.BuildName, a.Build)
+			register(w, activities.MeasureName, a.Measure)
 		case workflows.DeployTaskQueue:
 			w = sdkworker.New(opts.Client, q, sdkworker.Options{
 				TaskQueueActivitiesPerSecond: opts.DeployRatePerSecond,

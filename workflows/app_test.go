@@ -44,6 +44,7 @@ type fakeActivities struct {
 	builds          map[int]int
 	typeChecks      int
 	deployErr       error
+	overBudget      map[int]bool // production builds over the size limit, by version
 	verifyFails     map[int]bool
 	buildDelay      time.Duration
 }
@@ -115,6 +116,11 @@ func (f *fakeActivities) RestoreVersion(ctx context.Context, in activities.Resto
 	return activities.GenerateResult{VersionID: fmt.Sprintf("v%d", n), Number: n}, nil
 }
 
+func (f *fakeActivities) Measure(ctx context.Context, in activities.MeasureInput) (activities.MeasureResult, error) {
+	f.record("Measure")
+	return activities.MeasureResult{}, nil
+}
+
 func (f *fakeActivities) SyncSecrets(ctx context.Context, in activities.EnvironmentInput) (activities.SyncResult, error) {
 	f.record("SyncSecrets:" + in.Environment + ":" + in.Script)
 	return activities.SyncResult{Set: 1}, nil
@@ -168,6 +174,15 @@ func (f *fakeActivities) Generate(ctx context.Context, in activities.TurnInput) 
 }
 
 func (f *fakeActivities) Build(ctx context.Context, in activities.VersionInput) (activities.BuildResult, error) {
+	if in.Profile == "production" {
+		f.record("Build:production")
+		var n int
+		fmt.Sscanf(in.VersionID, "v%d", &n)
+		if f.overBudget[n] {
+			return activities.BuildResult{OK: true, OverBudget: true, Budget: "The production bundle is 1.4 MB, over the 1 MB limit: assets/vendor.js (1.2 MB: three.js)."}, nil
+		}
+		return activities.BuildResult{OK: true, Reused: true, Files: 4}, nil
+	}
 	f.record("Build")
 	if f.buildDelay > 0 {
 		time.Sleep(f.buildDelay)
@@ -248,6 +263,7 @@ func newHarness(t *testing.T, acts *fakeActivities) *harness {
 	reg(activities.PreviousDeploymentName, acts.PreviousDeployment)
 	reg(activities.RestoreVersionName, acts.RestoreVersion)
 	reg(activities.SyncSecretsName, acts.SyncSecrets)
+	reg(activities.MeasureName, acts.Measure)
 	reg(activities.BuildName, acts.Build)
 	reg(activities.DeployName, acts.Deploy)
 	reg(activities.VerifyName, acts.Verify)
@@ -322,11 +338,11 @@ func TestTurnRunsPhasesInOrder(t *testing.T) {
 	var st AppState
 	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
 
-	want := []string{"LoadApp", "StartTurn:m1", "Plan", "BeginVersion", "Step:0.1", "Build", "Deploy", "Verify", "FinishTurn:live"}
+	want := []string{"LoadApp", "StartTurn:m1", "Plan", "BeginVersion", "Step:0.1", "Build", "Deploy", "Verify", "FinishTurn:live", "Build:production"}
 	if got := acts.Calls(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("calls = %v\nwant    %v", got, want)
 	}
-	wantPhases := []string{"starting", "idle", "plan", "generate", "build", "deploy", "verify", "idle"}
+	wantPhases := []string{"starting", "idle", "plan", "generate", "build", "deploy", "verify", "build", "idle"} // the second build is the production bundle, after the answer
 	if strings.Join(h.phases, ",") != strings.Join(wantPhases, ",") {
 		t.Errorf("phases = %v\nwant     %v", h.phases, wantPhases)
 	}
@@ -407,7 +423,7 @@ func TestSignalStartsATurn(t *testing.T) {
 		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "", Text: "no id: ignored"})
 	}, time.Second)
 	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
-	if got := acts.Calls(); len(got) != 9 || got[1] != "StartTurn:ops-1" {
+	if got := acts.Calls(); len(got) != 10 || got[1] != "StartTurn:ops-1" {
 		t.Errorf("calls = %v", got)
 	}
 }
@@ -534,7 +550,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	h2.send(time.Minute, "m1", "Create a todo app", &dup)
 	var st2 AppState
 	h2.run(next, 2*time.Minute, func(s AppState) { st2 = s })
-	if got := strings.Join(acts2.Calls(), ","); got != "StartTurn:m2,Plan,BeginVersion,Step:0.1,Build,Deploy,Verify,FinishTurn:live" {
+	if got := strings.Join(acts2.Calls(), ","); got != "StartTurn:m2,Plan,BeginVersion,Step:0.1,Build,Deploy,Verify,FinishTurn:live,Build:production" {
 		t.Errorf("second run calls = %s", got)
 	}
 	if len(dup) != 1 || !dup[0].Duplicate {
@@ -550,7 +566,7 @@ func TestStepsRunUntilTheGeneratorFinishes(t *testing.T) {
 	h := newHarness(t, acts)
 	h.send(time.Second, "m1", "Create a recipe book", nil)
 	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
-	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Step:0.2,Step:0.3,Build,Deploy,Verify,FinishTurn:live"
+	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Step:0.2,Step:0.3,Build,Deploy,Verify,FinishTurn:live,Build:production"
 	if got := strings.Join(acts.Calls(), ","); got != want {
 		t.Errorf("calls = %s\nwant    %s", got, want)
 	}
@@ -565,7 +581,7 @@ func TestRepairRoundsFixTheBuild(t *testing.T) {
 	h.send(time.Second, "m1", "Create a habit tracker", nil)
 	var st AppState
 	h.run(AppInput{AppID: "app1"}, time.Minute, func(s AppState) { st = s })
-	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Build,Step:1.1,Build,Step:2.1,Build,Deploy,Verify,FinishTurn:live"
+	want := "LoadApp,StartTurn:m1,Plan,BeginVersion,Step:0.1,Build,Step:1.1,Build,Step:2.1,Build,Deploy,Verify,FinishTurn:live,Build:production"
 	if got := strings.Join(acts.Calls(), ","); got != want {
 		t.Errorf("calls = %s\nwant    %s", got, want)
 	}
@@ -654,7 +670,7 @@ func TestPublishByChat(t *testing.T) {
 	var st AppState
 	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
 	calls := strings.Join(acts.Calls(), ",")
-	if !strings.HasSuffix(calls, "StartTurn:m2,ResolveVersion:1,Deploy,Verify,FinishTurn:live") {
+	if !strings.HasSuffix(calls, "StartTurn:m2,ResolveVersion:1,Build:production,Deploy,Verify,FinishTurn:live,Measure") {
 		t.Errorf("calls = %s", calls)
 	}
 	d := acts.deploys[1]
@@ -741,6 +757,7 @@ func TestRollbackAndRestoreCommands(t *testing.T) {
 	for _, want := range []string{
 		"StartTurn:op1,PreviousDeployment:production,Deploy,Verify,FinishTurn:live",
 		"StartTurn:op2,ResolveVersion:1,RestoreVersion:1,Build,Deploy,Verify,FinishTurn:live",
+		"StartTurn:m4,ResolveVersion:2,Build:production,Deploy,Verify,FinishTurn:live,Measure",
 		"SyncSecrets:production:app1",
 	} {
 		if !strings.Contains(calls, want) {
@@ -764,5 +781,21 @@ func TestRollbackAndRestoreCommands(t *testing.T) {
 	}
 	if !strings.Contains(restoreReply, "Version 3 has the files of version 1") {
 		t.Errorf("restore reply = %q", restoreReply)
+	}
+}
+
+func TestPublishOverBudgetIsRefused(t *testing.T) {
+	acts := &fakeActivities{overBudget: map[int]bool{1: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a 3D globe", nil)
+	h.send(time.Minute, "m2", "publish", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	f := acts.finishes[len(acts.finishes)-1]
+	if f.Outcome != activities.OutcomeUnsupported || !strings.Contains(f.Reply, "Version 1 is not published") || !strings.Contains(f.Reply, "three.js") || !strings.Contains(f.Reply, "preview still works") {
+		t.Errorf("finish = %+v", f)
+	}
+	if len(acts.deploys) != 1 || st.ProductionVersion != 0 || st.LiveVersion != 1 {
+		t.Errorf("deploys %d production %d preview %d: an app over budget must not reach production, and its preview stays", len(acts.deploys), st.ProductionVersion, st.LiveVersion)
 	}
 }

@@ -2,8 +2,10 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/appforge/appforge/activities"
@@ -102,15 +104,56 @@ func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int
 		return
 	}
 	finish.VersionID, finish.Number = rv.VersionID, rv.Number
+	budgetNote := ""
+	if w.productionBundles(ctx) {
+		// The production bundle, built when the preview went live (reused here) or now.
+		w.setPhase(ctx, PhaseBuild)
+		var built activities.BuildResult
+		in := activities.VersionInput{AppID: w.state.AppID, VersionID: rv.VersionID, Profile: models.ProfileProduction}
+		if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in).Get(ctx, &built); err != nil {
+			w.fail(ctx, finish, fmt.Sprintf("I could not build version %d for production", number), err)
+			return
+		}
+		if !built.OK {
+			w.fail(ctx, finish, fmt.Sprintf("Version %d did not build for production (%s)", number, describeBuildErrors(built.Errors)), nil)
+			return
+		}
+		if built.OverBudget {
+			w.answer(ctx, finish, fmt.Sprintf("Version %d is not published: %s Its preview still works; make the app smaller, or raise its budget.", number, built.Budget))
+			return
+		}
+		if built.BudgetWarning {
+			budgetNote = " Note: " + built.Budget
+		}
+	}
 	url, deploymentID, ok := w.deployChecked(ctx, models.EnvProduction, rv.VersionID, rv.Number, &finish)
 	if !ok {
 		return
 	}
 	finish.Outcome = activities.OutcomeLive
 	finish.DeploymentID, finish.URL = deploymentID, url
-	finish.Reply = fmt.Sprintf("Version %d is live in production at %s.", rv.Number, url)
+	finish.Reply = fmt.Sprintf("Version %d is live in production at %s.%s", rv.Number, url, budgetNote)
 	finish.More = more
 	w.finish(ctx, finish)
+	if workflow.GetVersion(ctx, changeMeasure, workflow.DefaultVersion, 1) == 1 {
+		w.measure(ctx, deploymentID, url)
+	}
+}
+
+// changeMeasure is the change ID of measuring production deployments.
+const changeMeasure = "measure-production"
+
+// measure loads the production app as a first visitor and records its performance, after
+// the user has their answer; a failed measurement is only logged.
+func (w *appWorkflow) measure(ctx workflow.Context, deploymentID, url string) {
+	w.setPhase(ctx, PhaseVerify)
+	mctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue: BuildTaskQueue, StartToCloseTimeout: 3 * time.Minute, HeartbeatTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumAttempts: 3, NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNotFound}},
+	})
+	if err := workflow.ExecuteActivity(mctx, activities.MeasureName, activities.MeasureInput{AppID: w.state.AppID, DeploymentID: deploymentID, URL: url}).Get(ctx, nil); err != nil {
+		w.log.Warn("measure production", "deployment", deploymentID, "error", err)
+	}
 }
 
 // resolve looks a version up; a missing one is answered here (ok false).

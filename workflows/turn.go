@@ -141,6 +141,11 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish.DeploymentID = deploymentID
 	finish.URL = url
 	finish.Reply = liveReply(plan, gen, built, url)
+	if !start.Intent.Publish && w.productionBundles(ctx) {
+		w.finish(ctx, finish)
+		w.prepareProduction(ctx, gen)
+		return
+	}
 	if start.Intent.Publish {
 		// "…and deploy it (to my domain …)": the change is live in preview; production
 		// comes next, then the domain.
@@ -227,6 +232,26 @@ const changeSteps = "generate-in-steps"
 
 // changeIntents is the change ID of reading intents (publishing) at the start of a turn.
 const changeIntents = "turn-intents"
+
+// changeProductionBundles is the change ID of production bundles: built with the
+// production profile after the preview is live, budget-checked before publishing.
+const changeProductionBundles = "production-bundles"
+
+func (w *appWorkflow) productionBundles(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeProductionBundles, workflow.DefaultVersion, 1) == 1
+}
+
+// prepareProduction builds the production bundle of a version that just went live in
+// preview, after the user has their answer, so that publishing deploys it without
+// building. Its problems (a build error, the budget) are told by its events and
+// checked again when publishing.
+func (w *appWorkflow) prepareProduction(ctx workflow.Context, gen activities.GenerateResult) {
+	w.setPhase(ctx, PhaseBuild)
+	in := activities.VersionInput{AppID: w.state.AppID, VersionID: gen.VersionID, Profile: models.ProfileProduction}
+	if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in).Get(ctx, nil); err != nil {
+		w.log.Warn("production bundle", "version", gen.Number, "error", err)
+	}
+}
 
 // generateOnce makes and builds a version with one Generate activity: the path of runs
 // recorded before generation went in steps.
