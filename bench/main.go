@@ -168,7 +168,7 @@ func run(n int, db string, verbose, llm bool) error {
 	all := append(append([]sample(nil), created...), changed...)
 	row("  request → build start", all, func(s sample) time.Duration { return s.beforeBuild })
 	row("  build (workspace + vite)", all, func(s sample) time.Duration { return s.build })
-	row("    vite build", all, func(s sample) time.Duration { return s.vite })
+	row("    bundler (esbuild or vite)", all, func(s sample) time.Duration { return s.vite })
 	row("  deploy (edge API)", all, func(s sample) time.Duration { return s.deploy })
 	row("  verify (fetch site)", all, func(s sample) time.Duration { return s.verify })
 	row("  build end → deploy start", all, func(s sample) time.Duration { return s.toDeploy })
@@ -210,7 +210,7 @@ func turn(ctx context.Context, c *apiclient.Client, appID, msg string, after int
 		}
 		if ev.Type == "build_finished" {
 			s.build = msField(ev, "duration_ms")
-			s.vite = msField(ev, "vite_ms")
+			s.vite = msField(ev, "bundle_ms")
 		}
 	}
 	s.beforeBuild = at["build_started"].Sub(start)

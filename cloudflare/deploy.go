@@ -25,6 +25,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/ssl"
 	"github.com/cloudflare/cloudflare-go/v6/workers"
 	"github.com/cloudflare/cloudflare-go/v6/zones"
+	"golang.org/x/time/rate"
 
 	"github.com/appforge/appforge/files"
 )
@@ -54,6 +55,24 @@ type Config struct {
 	// URLTemplate makes the served URL of a script from {script} and {subdomain}:
 	// DefaultURLTemplate, or locally "http://{script}.{subdomain}.localhost:PORT".
 	URLTemplate string
+	// RatePerSecond bounds API calls this Deployer starts per second (Cloudflare allows
+	// 1,200 per 5 minutes per token: 4 a second), with bursts of Burst; 0 is unbounded.
+	// A call waits for its turn (honouring its context) instead of earning a 429.
+	RatePerSecond float64
+	Burst         int
+}
+
+// paced makes each request wait for the rate limiter.
+type paced struct {
+	base    http.RoundTripper
+	limiter *rate.Limiter
+}
+
+func (p *paced) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := p.limiter.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	return p.base.RoundTrip(r)
 }
 
 // Deployer publishes bundles as assets-only Workers. It is safe for concurrent use.
@@ -97,6 +116,19 @@ func New(cfg Config) (*Deployer, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: time.Minute}
+	}
+	if cfg.RatePerSecond > 0 {
+		burst := cfg.Burst
+		if burst <= 0 {
+			burst = 60
+		}
+		limited := *cfg.HTTPClient
+		base := limited.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		limited.Transport = &paced{base: base, limiter: rate.NewLimiter(rate.Limit(cfg.RatePerSecond), burst)}
+		cfg.HTTPClient = &limited
 	}
 	warmEncoders.Do(warmSDKEncoders)
 	// The services are built from explicit options rather than cf.NewClient, which

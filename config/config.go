@@ -85,7 +85,8 @@ type Config struct {
 	// BuildTimeout bounds one vite build; BuildConcurrency bounds builds at once per worker.
 	BuildTimeout     time.Duration
 	BuildConcurrency int
-	// DeployRatePerSecond bounds Cloudflare API calls started per second per worker.
+	// DeployRatePerSecond paces Cloudflare API calls per worker process (bursts of 60):
+	// Cloudflare allows 1,200 per 5 minutes per token (APPFORGE_DEPLOY_RATE).
 	DeployRatePerSecond float64
 
 	// The LLM agent: used when OPENAI_API_KEY or OPENAI_BASE_URL is set; the offline

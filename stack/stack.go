@@ -159,7 +159,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 		st.workers, err = worker.Start(worker.Options{
 			Client: st.Temporal, Activities: acts, Queues: parts.WorkerQueues,
-			BuildConcurrency: cfg.BuildConcurrency, DeployRatePerSecond: cfg.DeployRatePerSecond, LLMRatePerSecond: cfg.LLMRatePerSecond,
+			BuildConcurrency: cfg.BuildConcurrency, LLMRatePerSecond: cfg.LLMRatePerSecond,
 		})
 		if err != nil {
 			return nil, err
@@ -320,6 +320,7 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 	dcfg := cloudflare.Config{
 		APIToken: cfg.CloudflareAPIToken.Reveal(), AccountID: cfg.CloudflareAccountID, BaseURL: cfg.CloudflareAPIBaseURL,
 		URLTemplate: cfg.WorkersURLTemplate, HTTPClient: &http.Client{Timeout: 2 * time.Minute},
+		RatePerSecond: cfg.DeployRatePerSecond,
 	}
 	if cfg.UsesLocalEdge() {
 		creds, err := edgeCredentials(filepath.Join(cfg.DataDir, "edge"))

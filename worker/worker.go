@@ -29,8 +29,8 @@ type Options struct {
 	// BuildConcurrency bounds builds at once in this process (default 2).
 	BuildConcurrency int
 	// DeployRatePerSecond bounds deploy activities started per second across all workers
-	// of the deploy queue (default 4: under Cloudflare's 1,200 requests per 5 minutes
-	// for deploys of a few calls each).
+	// of the deploy queue (default 20): a safety valve; the Cloudflare API calls
+	// themselves are paced by the deployer.
 	DeployRatePerSecond float64
 	// LLMRatePerSecond bounds generation activities (model calls) started per second
 	// across all workers of the queue (default: no bound, for the offline generator).
@@ -54,7 +54,7 @@ func Start(opts Options) (*Workers, error) {
 		opts.BuildConcurrency = 2
 	}
 	if opts.DeployRatePerSecond <= 0 {
-		opts.DeployRatePerSecond = 4
+		opts.DeployRatePerSecond = 20
 	}
 	if opts.LLMRatePerSecond <= 0 {
 		opts.LLMRatePerSecond = 1000

@@ -143,7 +143,8 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish.Reply = liveReply(plan, gen, built, url)
 	if !start.Intent.Publish && w.productionBundles(ctx) {
 		w.finish(ctx, finish)
-		w.prepareProduction(ctx, gen)
+		// Beside the next turns: the chat does not wait for it.
+		workflow.Go(ctx, func(ctx workflow.Context) { w.prepareProduction(ctx, gen) })
 		return
 	}
 	if start.Intent.Publish {
@@ -246,7 +247,6 @@ func (w *appWorkflow) productionBundles(ctx workflow.Context) bool {
 // building. Its problems (a build error, the budget) are told by its events and
 // checked again when publishing.
 func (w *appWorkflow) prepareProduction(ctx workflow.Context, gen activities.GenerateResult) {
-	w.setPhase(ctx, PhaseBuild)
 	in := activities.VersionInput{AppID: w.state.AppID, VersionID: gen.VersionID, Profile: models.ProfileProduction}
 	if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in).Get(ctx, nil); err != nil {
 		w.log.Warn("production bundle", "version", gen.Number, "error", err)
