@@ -38,13 +38,9 @@ func (a *Activities) BeginVersion(ctx context.Context, in TurnInput) (GenerateRe
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return GenerateResult{}, err
 	}
-	msg, err := a.Store.Message(ctx, in.AppID, in.MessageID)
+	_, plan, err := a.messagePlan(ctx, in.AppID, in.MessageID)
 	if err != nil {
 		return GenerateResult{}, err
-	}
-	var plan generate.Plan
-	if err := json.Unmarshal([]byte(msg.Plan), &plan); err != nil {
-		return GenerateResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("begin version: the plan for message %s is missing or unreadable: %w", in.MessageID, err))
 	}
 	req, err := a.generateRequest(ctx, in)
 	if err != nil {
@@ -118,13 +114,9 @@ func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error)
 	if err != nil {
 		return StepResult{}, notFoundOr(err)
 	}
-	msg, err := a.Store.Message(ctx, in.AppID, in.MessageID)
+	msg, plan, err := a.messagePlan(ctx, in.AppID, in.MessageID)
 	if err != nil {
 		return StepResult{}, err
-	}
-	var plan generate.Plan
-	if err := json.Unmarshal([]byte(msg.Plan), &plan); err != nil {
-		return StepResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("step: the plan for message %s is unreadable: %w", in.MessageID, err))
 	}
 	req, err := a.generateRequest(ctx, TurnInput{AppID: in.AppID, MessageID: in.MessageID, Text: msg.Content, BaseVersion: in.BaseVersion})
 	if err != nil {
@@ -183,6 +175,19 @@ func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error)
 	}
 	a.stepEvents(ctx, in, v.Number, out)
 	return StepResult{Finished: out.Finished, Summary: out.Summary, Stopped: out.Stopped, Changes: len(out.Changes), Notes: len(out.Notes), Usage: out.Usage}, nil
+}
+
+// messagePlan loads a chat message and the plan the Plan activity stored with it.
+func (a *Activities) messagePlan(ctx context.Context, appID, messageID string) (models.ChatMessage, generate.Plan, error) {
+	var plan generate.Plan
+	msg, err := a.Store.Message(ctx, appID, messageID)
+	if err != nil {
+		return msg, plan, err
+	}
+	if err := json.Unmarshal([]byte(msg.Plan), &plan); err != nil {
+		return msg, plan, nonRetryable(ErrTypeGeneration, fmt.Errorf("the plan for message %s is missing or unreadable: %w", messageID, err))
+	}
+	return msg, plan, nil
 }
 
 func (a *Activities) recordedStep(ctx context.Context, in StepInput) (StepResult, error) {

@@ -166,13 +166,9 @@ func (a *Activities) Generate(ctx context.Context, in TurnInput) (GenerateResult
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return GenerateResult{}, err
 	}
-	msg, err := a.Store.Message(ctx, in.AppID, in.MessageID)
+	_, plan, err := a.messagePlan(ctx, in.AppID, in.MessageID)
 	if err != nil {
 		return GenerateResult{}, err
-	}
-	var plan generate.Plan
-	if err := json.Unmarshal([]byte(msg.Plan), &plan); err != nil {
-		return GenerateResult{}, nonRetryable(ErrTypeGeneration, fmt.Errorf("generate: the plan for message %s is missing or unreadable: %w", in.MessageID, err))
 	}
 	req, err := a.generateRequest(ctx, in)
 	if err != nil {

@@ -6,32 +6,23 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/appforge/appforge/perf"
 )
 
 // browserTools finds headless Chromium (Debian's package) and playwright-core (installed
-// by `make test` into .tools/browser). Without them the test is skipped with the reason,
-// except in CI, where it must run.
+// by `make browser` into .tools/browser) the way the performance monitor does. Without
+// them the test is skipped with the reason, except in CI, where it must run.
 func browserTools(t *testing.T) (chromium, nodePath string) {
 	t.Helper()
-	missing := func(what string) {
+	chromium, _, nodePath, err := perf.BrowserTools(perf.Options{Chromium: os.Getenv("CHROMIUM")})
+	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (make test installs it)", what)
+			t.Fatalf("%v (CI must run the browser tests; make test installs what they need)", err)
 		}
-		t.Skipf("%s not installed: run `make browser` to install Debian's chromium and playwright-core", what)
-	}
-	chromium = os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		missing("chromium")
-	}
-	nodePath, _ = filepath.Abs("../.tools/browser/node_modules")
-	if _, err := os.Stat(filepath.Join(nodePath, "playwright-core")); err != nil {
-		missing("playwright-core")
+		t.Skipf("%v: run `make browser` to install Debian's chromium and playwright-core", err)
 	}
 	return chromium, nodePath
 }
