@@ -36,11 +36,17 @@ const (
 	ErrTypeGeneration       = "GenerationFailed"
 	ErrTypeCloudflareAuth   = "CloudflareAuth"
 	ErrTypeCloudflareReject = "CloudflareRejected"
+	// ErrTypeSecretsNotSet: the script took the new bundle but a secret could not be
+	// set, so the script serves a version without its secrets; the workflow puts the
+	// environment's previous version back. Retryable or not as the secret call's error.
+	ErrTypeSecretsNotSet = "SecretsNotSet"
 )
 
 // Builder builds a version's files into a bundle (build.Builder).
 type Builder interface {
 	Build(ctx context.Context, req build.Request, heartbeat func(stage string)) (*build.Output, error)
+	// MeasureBudget measures a stored production report against an app's budget.
+	MeasureBudget(r build.Report, app build.Budget) build.Report
 }
 
 // Deployer puts a bundle on a Workers script and keeps its secrets (cloudflare.Deployer).

@@ -66,9 +66,16 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 		return BuildResult{}, notFoundOr(err)
 	}
 	profile := in.profile()
+	app, err := a.Store.App(ctx, in.AppID)
+	if err != nil {
+		return BuildResult{}, notFoundOr(err)
+	}
+	// The app's own budget, read at each build: a stored bundle is measured again, since
+	// the budget may have changed since it was built.
+	budget := build.Budget{WarnBytes: app.BudgetWarnBytes, LimitBytes: app.BudgetLimitBytes}
 	// The same files make the same bundle: a retry after the bundle was stored (or a
 	// restore of an old version) reuses it.
-	if res, ok := reuseBuild(v, profile); ok {
+	if res, ok := a.reuseBuild(v, profile, budget); ok {
 		return res, nil
 	}
 	preview := profile == models.ProfilePreview
@@ -92,7 +99,7 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	a.emit(ctx, in.AppID, models.NewEvent{Key: fmt.Sprintf("build:%s:%s:%d", v.ID, profile, attempt), Type: models.EventBuildStarted, VersionNumber: v.Number, Message: startMsg,
 		Data: map[string]any{"profile": profile}})
 
-	req := build.Request{ID: v.ID + "-" + profile, Files: src, TypeCheck: in.TypeCheck, Profile: build.Profile(profile), AppID: in.AppID}
+	req := build.Request{ID: v.ID + "-" + profile, Files: src, TypeCheck: in.TypeCheck, Profile: build.Profile(profile), AppID: in.AppID, Budget: budget}
 	out, err := a.Builder.Build(ctx, req, func(stage string) {
 		activity.RecordHeartbeat(ctx, stage)
 	})
@@ -146,7 +153,7 @@ func (a *Activities) Build(ctx context.Context, in VersionInput) (BuildResult, e
 	return res, nil
 }
 
-func reuseBuild(v models.AppVersion, profile string) (BuildResult, bool) {
+func (a *Activities) reuseBuild(v models.AppVersion, profile string, budget build.Budget) (BuildResult, bool) {
 	stored := v.BuildReport
 	if profile == models.ProfileProduction {
 		stored = v.ProductionReport
@@ -155,7 +162,7 @@ func reuseBuild(v models.AppVersion, profile string) (BuildResult, bool) {
 	if err := json.Unmarshal([]byte(stored), &r); err != nil || len(r.Files) == 0 || r.TreeHash != v.TreeHash {
 		return BuildResult{}, false
 	}
-	res := resultOf(r.Report)
+	res := resultOf(a.Builder.MeasureBudget(r.Report, budget))
 	res.Reused = true
 	return res, true
 }

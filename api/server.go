@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"github.com/appforge/appforge/build"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -42,6 +43,9 @@ type Options struct {
 	AllowReservedDomains bool
 	// Secrets seals secret values; nil means the secrets endpoints answer 503.
 	Secrets *secrets.Box
+	// Budget is the size budget of production bundles for apps without their own
+	// (zero fields: build's defaults).
+	Budget build.Budget
 	// MaxMessageBytes bounds a chat message (default 8000).
 	MaxMessageBytes int
 	// PublicURL is the API's own URL, for links in responses.
@@ -81,6 +85,7 @@ func NewServer(opts Options) *Server {
 	if opts.KeepAliveInterval <= 0 {
 		opts.KeepAliveInterval = 15 * time.Second
 	}
+	opts.Budget = opts.Budget.Or(build.Budget{})
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +126,8 @@ func NewServer(opts Options) *Server {
 	app.GET("/environments", s.listEnvironments)
 	app.POST("/environments/:env/deploy", s.deploy)
 	app.POST("/environments/:env/rollback", s.rollback)
+	app.GET("/budget", s.getBudget)
+	app.PUT("/budget", s.putBudget)
 	app.GET("/domains", s.listDomains)
 	app.POST("/domains", s.attachDomain)
 	app.POST("/domains/:hostname/check", s.checkDomain)

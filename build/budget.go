@@ -3,7 +3,9 @@ package build
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -28,8 +30,9 @@ const (
 	DefaultLimitBytes = 1 << 20   // 1 MiB
 )
 
-// withDefaults fills zero fields from d, then from the package defaults.
-func (b Budget) withDefaults(d Budget) Budget {
+// Or fills zero fields from d, then from the package defaults (DefaultWarnBytes,
+// DefaultLimitBytes): an app's budget Or the server's.
+func (b Budget) Or(d Budget) Budget {
 	if b.WarnBytes <= 0 {
 		b.WarnBytes = d.WarnBytes
 	}
@@ -110,6 +113,16 @@ func counted(p string) bool {
 	return p != headersFile && p != redirectsFile && !strings.HasSuffix(p, ".map")
 }
 
+// Measure measures a production report against budget b (zero fields take the
+// package defaults); a preview report is returned as it is. The budget can change after
+// a build, and a publish goes by the budget of the moment.
+func Measure(r Report, b Budget) Report {
+	if r.Profile == ProfileProduction {
+		r.Budget = checkBudget(&r, b.Or(Budget{}))
+	}
+	return r
+}
+
 // checkBudget measures a report's files against b.
 func checkBudget(r *Report, b Budget) *BudgetReport {
 	br := &BudgetReport{WarnBytes: b.WarnBytes, LimitBytes: b.LimitBytes, Status: BudgetOK}
@@ -129,7 +142,7 @@ func checkBudget(r *Report, b Budget) *BudgetReport {
 	}
 	if br.Status == BudgetOK {
 		br.Message = fmt.Sprintf("The production bundle is %s (%s gzipped), within its %s budget.",
-			formatBytes(br.TotalBytes), formatBytes(br.TotalGzip), formatBytes(b.WarnBytes))
+			FormatBytes(br.TotalBytes), FormatBytes(br.TotalGzip), FormatBytes(b.WarnBytes))
 		return br
 	}
 
@@ -154,17 +167,17 @@ func checkBudget(r *Report, b Budget) *BudgetReport {
 	var sb strings.Builder
 	if br.Status == BudgetOver {
 		fmt.Fprintf(&sb, "The production bundle is %s, over its %s limit, so it cannot be deployed to production (previews still work).",
-			formatBytes(br.TotalBytes), formatBytes(b.LimitBytes))
+			FormatBytes(br.TotalBytes), FormatBytes(b.LimitBytes))
 	} else {
 		fmt.Fprintf(&sb, "The production bundle is %s, over the %s it should stay under (the limit is %s).",
-			formatBytes(br.TotalBytes), formatBytes(b.WarnBytes), formatBytes(b.LimitBytes))
+			FormatBytes(br.TotalBytes), FormatBytes(b.WarnBytes), FormatBytes(b.LimitBytes))
 	}
 	sb.WriteString(" Heaviest files:")
 	for i, h := range br.Heavy {
 		if i > 0 {
 			sb.WriteString(";")
 		}
-		fmt.Fprintf(&sb, " %s %s", h.Path, formatBytes(h.Size))
+		fmt.Fprintf(&sb, " %s %s", h.Path, FormatBytes(h.Size))
 		// The modules that make the file heavy: the largest, and the next two if each is
 		// at least a tenth of the file.
 		for j, m := range h.Modules[:min(len(h.Modules), 3)] {
@@ -176,7 +189,7 @@ func checkBudget(r *Report, b Budget) *BudgetReport {
 			} else {
 				sb.WriteString(", ")
 			}
-			fmt.Fprintf(&sb, "%s ~%s", m.ID, formatBytes(m.Size))
+			fmt.Fprintf(&sb, "%s ~%s", m.ID, FormatBytes(m.Size))
 		}
 		if len(h.Modules) > 0 {
 			sb.WriteString(")")
@@ -187,8 +200,8 @@ func checkBudget(r *Report, b Budget) *BudgetReport {
 	return br
 }
 
-// formatBytes writes n as people read it: 812 B, 41.3 KB, 1.2 MB (powers of 1024).
-func formatBytes(n int64) string {
+// FormatBytes writes n as people read it: 812 B, 41.3 KB, 1.2 MB (powers of 1024).
+func FormatBytes(n int64) string {
 	trim := func(s string) string { return strings.TrimSuffix(strings.TrimRight(s, "0"), ".") }
 	switch {
 	case n < 1<<10:
@@ -198,4 +211,25 @@ func formatBytes(n int64) string {
 	default:
 		return trim(fmt.Sprintf("%.2f", float64(n)/(1<<20))) + " MB"
 	}
+}
+
+// ParseSize reads a byte count such as "750000", "500KB", "1.5 MB" or "2MiB" (K, M and
+// G are 1024-based, as the build reports show sizes).
+func ParseSize(v string) (int64, error) {
+	s := strings.ToUpper(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f*float64(mult) > 1<<40 {
+		return 0, fmt.Errorf("%q is not a size such as 750000, 500KB or 1MB", v)
+	}
+	return int64(f * float64(mult)), nil
 }

@@ -69,18 +69,33 @@ func TestCheckBudgetNamesModules(t *testing.T) {
 }
 
 func TestBudgetDefaults(t *testing.T) {
-	if got := (Budget{}).withDefaults(Budget{}); got != (Budget{DefaultWarnBytes, DefaultLimitBytes}) {
+	if got := (Budget{}).Or(Budget{}); got != (Budget{DefaultWarnBytes, DefaultLimitBytes}) {
 		t.Errorf("zero budget: %+v", got)
 	}
-	if got := (Budget{WarnBytes: 5}).withDefaults(Budget{WarnBytes: 7, LimitBytes: 9}); got != (Budget{5, 9}) {
+	if got := (Budget{WarnBytes: 5}).Or(Budget{WarnBytes: 7, LimitBytes: 9}); got != (Budget{5, 9}) {
 		t.Errorf("request over config: %+v, want {5 9}", got)
 	}
 }
 
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1 KB", 1536: "1.5 KB", 500 << 10: "500 KB", 1 << 20: "1 MB", 1258291: "1.2 MB", 1288490: "1.23 MB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"750000": 750000, "500KB": 500 << 10, "500 kb": 500 << 10, "1MB": 1 << 20, "1.5MiB": 3 << 19, "2m": 2 << 20, "10B": 10, "0": 0,
+	} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "lots", "-1", "1e20", "NaN", "1 TB"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
 		}
 	}
 }

@@ -239,7 +239,7 @@ func New(cfg Config) (*Builder, error) {
 	if cfg.AppCacheBytes <= 0 {
 		cfg.AppCacheBytes = defaultAppsMax
 	}
-	cfg.Budget = cfg.Budget.withDefaults(Budget{})
+	cfg.Budget = cfg.Budget.Or(Budget{})
 	switch cfg.PreviewEngine {
 	case "":
 		cfg.PreviewEngine = EngineESBuild
@@ -300,7 +300,7 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 	if err != nil {
 		return nil, err
 	}
-	budget := req.Budget.withDefaults(b.cfg.Budget)
+	budget := b.Budget(req.Budget)
 	pkg, _ := files.Find(inputs, "package.json")
 	set, err := parseDeps(pkg.Content)
 	if err != nil {
@@ -440,6 +440,14 @@ func (b *Builder) build(ctx context.Context, req Request, heartbeat func(string)
 		"bundle_ms", bundle.duration.Milliseconds())
 	return out, nil
 }
+
+// Budget returns the budget a production build runs under: app's fields where set,
+// else the builder's (Config.Budget), else the package defaults.
+func (b *Builder) Budget(app Budget) Budget { return app.Or(b.cfg.Budget) }
+
+// MeasureBudget measures a stored production report against an app's budget (see
+// Budget and Measure).
+func (b *Builder) MeasureBudget(r Report, app Budget) Report { return Measure(r, b.Budget(app)) }
 
 // fromCache returns the stored output of inputKey as this build's, measured against
 // budget.

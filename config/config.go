@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/appforge/appforge/build"
 	"log/slog"
 	"net"
 	"os"
@@ -135,6 +136,14 @@ type Config struct {
 	// ALLOW_RESERVED; default on with the local edge, for demos).
 	AllowReservedDomains bool
 
+	// BudgetWarnBytes and BudgetLimitBytes are the default size budget of production
+	// bundles (raw bytes; APPFORGE_BUDGET_WARN and APPFORGE_BUDGET_LIMIT, as bytes or
+	// with KB/MB, 1024-based): over the warning the user is told what is heavy, over the
+	// limit a production deploy is refused. 0 takes the built-in 500 KB and 1 MB. An app
+	// can have its own (PUT /v1/apps/{id}/budget).
+	BudgetWarnBytes  int64
+	BudgetLimitBytes int64
+
 	// Chromium measures Largest Contentful Paint after production deploys
 	// (APPFORGE_CHROMIUM, default /usr/bin/chromium when installed; "-" turns it off).
 	Chromium string
@@ -203,6 +212,8 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		DomainMinBackoff:     e.duration("APPFORGE_DOMAIN_MIN_BACKOFF", 10*time.Second),
 		DomainMaxBackoff:     e.duration("APPFORGE_DOMAIN_MAX_BACKOFF", time.Hour),
 		DomainWatch:          e.duration("APPFORGE_DOMAIN_WATCH", 6*time.Hour),
+		BudgetWarnBytes:      e.size("APPFORGE_BUDGET_WARN"),
+		BudgetLimitBytes:     e.size("APPFORGE_BUDGET_LIMIT"),
 		MaxMessageBytes:      e.int("APPFORGE_MAX_MESSAGE_BYTES", 8000),
 		MaxTurnsPerRun:       e.int("APPFORGE_MAX_TURNS_PER_RUN", 100),
 		LogFormat:            e.str("LOG_FORMAT", "text"),
@@ -231,6 +242,9 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxRepairs < 0 || c.MaxRepairs > 10 {
 		e.errs = append(e.errs, "APPFORGE_MAX_REPAIRS: must be between 0 and 10")
+	}
+	if c.BudgetWarnBytes > 0 && c.BudgetLimitBytes > 0 && c.BudgetWarnBytes > c.BudgetLimitBytes {
+		e.errs = append(e.errs, "APPFORGE_BUDGET_WARN: must not be above APPFORGE_BUDGET_LIMIT")
 	}
 	if c.MaxTurnsPerRun < 1 {
 		e.errs = append(e.errs, "APPFORGE_MAX_TURNS_PER_RUN: must be at least 1")
@@ -321,6 +335,21 @@ func (e *env) int(name string, def int) int {
 	if err != nil {
 		e.errs = append(e.errs, fmt.Sprintf("%s: %q is not a whole number", name, v))
 		return def
+	}
+	return n
+}
+
+// size reads a byte count, plain or with a KB, KiB, MB, MiB or GB suffix (all
+// 1024-based, as the build reports show sizes); empty is 0.
+func (e *env) size(name string) int64 {
+	v := strings.TrimSpace(e.get(name))
+	if v == "" {
+		return 0
+	}
+	n, err := build.ParseSize(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s: %v", name, err))
+		return 0
 	}
 	return n
 }

@@ -34,6 +34,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"APPFORGE_DEPLOY_RATE":       "-1",
 		"APPFORGE_TEMPORAL_HEADLESS": "maybe",
 		"CLOUDFLARE_API_TOKEN":       "token-without-account",
+		"APPFORGE_BUDGET_LIMIT":      "a lot",
+		"APPFORGE_BUDGET_WARN":       "-5KB",
 	} {
 		_, err := LoadFrom(func(k string) string {
 			if k == name {
@@ -54,6 +56,20 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	})
 	if err != nil || c.BuildTimeout != 90*time.Second || c.StartsTemporal() {
 		t.Errorf("config = %+v, %v", c, err)
+	}
+}
+
+func TestBudgetVariables(t *testing.T) {
+	c, err := LoadFrom(func(k string) string {
+		return map[string]string{"APPFORGE_BUDGET_WARN": "600KB", "APPFORGE_BUDGET_LIMIT": "2MB"}[k]
+	})
+	if err != nil || c.BudgetWarnBytes != 600<<10 || c.BudgetLimitBytes != 2<<20 {
+		t.Errorf("budget %d/%d, %v", c.BudgetWarnBytes, c.BudgetLimitBytes, err)
+	}
+	if _, err := LoadFrom(func(k string) string {
+		return map[string]string{"APPFORGE_BUDGET_WARN": "2MB", "APPFORGE_BUDGET_LIMIT": "1MB"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "APPFORGE_BUDGET_WARN") {
+		t.Errorf("warning above the limit: %v, want an error naming APPFORGE_BUDGET_WARN", err)
 	}
 }
 

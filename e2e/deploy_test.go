@@ -61,6 +61,34 @@ func TestEnvironmentsRollbackRestore(t *testing.T) {
 	appID, evs := e.turn("", "Create a todo app called Groceries", 0)
 	preview := liveEnd(t, evs).Field("url")
 
+	// A budget of 100 KB for this app (the template's production bundle is about 220 KB):
+	// publishing is refused with what is heavy, and the preview still serves.
+	budget := func(body string) (limit int64, live string) {
+		t.Helper()
+		var b struct {
+			LimitBytes int64 `json:"limit_bytes"`
+			Live       struct {
+				Status string `json:"status"`
+			} `json:"live_version"`
+		}
+		var in any
+		json.Unmarshal([]byte(body), &in)
+		if code := e.request("PUT", "/v1/apps/"+appID+"/budget", in, &b); code != http.StatusOK {
+			t.Fatalf("PUT budget %s: %d", body, code)
+		}
+		return b.LimitBytes, b.Live.Status
+	}
+	budget(`{"warn_bytes": "50KB", "limit_bytes": "100KB"}`)
+	_, evs = e.turn(appID, "deploy it", last(evs).Seq)
+	if end := last(evs); end.Type != "reply" || !strings.Contains(end.Message, "Version 1 is not published") || !strings.Contains(end.Message, "assets/vendor-") {
+		t.Fatalf("publish over the app's budget ended with %s: %q", end.Type, end.Message)
+	}
+	checkServed(t, e, preview, "Groceries")
+	// Back to the server's budget: the same production bundle, measured again, publishes.
+	if limit, live := budget(`{}`); limit != 1<<20 || live != "ok" {
+		t.Errorf("budget reset: limit %d, live version %q", limit, live)
+	}
+
 	// "deploy it" publishes the live preview to production.
 	_, evs = e.turn(appID, "deploy it", last(evs).Seq)
 	end := liveEnd(t, evs)
@@ -196,6 +224,52 @@ func TestSecretsNeverLeak(t *testing.T) {
 	names := e.edgeSecrets(appID)
 	if names != "STRIPE_KEY" {
 		t.Errorf("the production script's secrets at the edge = %q", names)
+	}
+
+	// Cloudflare refuses the production script's next two secret calls. A new value
+	// cannot be synced, and the chat says so; a publish that cannot set it fails with
+	// the reason, and production goes back to what it served (never a version without
+	// its secrets, never the failure skipped).
+	servedBefore := e.bundle(prod)["/"]
+	e.edgeFaults(`{"faults":[{"endpoint":"PUT /workers/scripts/` + appID + `/secrets","error_rate":1,"error_status":400,"error_code":10021,"times":2}]}`)
+	after := last(evs).Seq
+	if code := e.request("PUT", "/v1/apps/"+appID+"/environments/production/secrets/STRIPE_KEY", map[string]string{"value": planted + "_v2"}, nil); code != http.StatusOK {
+		t.Fatalf("replace secret: %d", code)
+	}
+	if ev := e.waitForEvent(appID, after, "turn_failed", time.Minute); !strings.Contains(ev.Message, "could not update the secrets of production") || !strings.Contains(ev.Message, "STRIPE_KEY") {
+		t.Errorf("failed sync said %q", ev.Message)
+	}
+	evs = e.operation(appID, "/v1/apps/"+appID+"/versions/1/restore", "", after)
+	liveEnd(t, evs)
+	evs = e.operation(appID, "/v1/apps/"+appID+"/environments/production/deploy", "", last(evs).Seq)
+	if end := last(evs); end.Type != "turn_failed" || !strings.Contains(end.Message, "could not set secret STRIPE_KEY") || !strings.Contains(end.Message, "version 2 is back in production") {
+		t.Fatalf("publish with a refused secret ended with %s: %q", end.Type, end.Message)
+	}
+	if served := e.bundle(prod)["/"]; !bytes.Equal(served, servedBefore) {
+		t.Error("production does not serve version 2 again after the failed publish")
+	}
+	// The refusals are used up: the next publish sets the secret and goes live.
+	evs = e.operation(appID, "/v1/apps/"+appID+"/environments/production/deploy", "", last(evs).Seq)
+	if end := liveEnd(t, evs); end.Version != 3 {
+		t.Errorf("published version %d, want 3", end.Version)
+	}
+	var deps struct {
+		Deployments []struct {
+			Environment string
+			Version     int
+			Status      string
+			Error       string
+		} `json:"deployments"`
+	}
+	e.request("GET", "/v1/apps/"+appID+"/deployments", nil, &deps)
+	var prodStates []string
+	for _, d := range deps.Deployments {
+		if d.Environment == "production" {
+			prodStates = append(prodStates, fmt.Sprintf("%d:%s", d.Version, d.Status))
+		}
+	}
+	if got := strings.Join(prodStates, ","); got != "3:live,2:replaced,3:failed,2:replaced" {
+		t.Errorf("production deployments, newest first = %s", got)
 	}
 
 	var tr struct {

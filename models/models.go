@@ -59,6 +59,10 @@ type App struct {
 	ProductionURL     string `gorm:"size:500" json:"production_url,omitempty"`
 	ProductionVersion int    `json:"production_version"`
 	Generator         string `gorm:"size:100" json:"generator,omitempty"`
+	// BudgetWarnBytes and BudgetLimitBytes are the app's own size budget for production
+	// bundles; 0 takes the server's (PUT /v1/apps/{id}/budget).
+	BudgetWarnBytes  int64 `json:"budget_warn_bytes,omitempty"`
+	BudgetLimitBytes int64 `json:"budget_limit_bytes,omitempty"`
 	// EventSeq is the sequence number of the app's last event; events are numbered 1, 2, … per app.
 	EventSeq  int64     `json:"-"`
 	CreatedAt time.Time `json:"created_at"`

@@ -141,6 +141,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	if parts.Workers {
 		st.Builder, err = build.New(build.Config{
 			WorkDir: filepath.Join(cfg.DataDir, "builds"), CacheDir: cfg.DepsDir, Timeout: cfg.BuildTimeout, Logger: log.With("component", "build"),
+			Budget: DefaultBudget(cfg),
 		})
 		if err != nil {
 			return nil, err
@@ -177,6 +178,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 				_, err := st.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
 				return err
 			},
+			Budget:  DefaultBudget(cfg),
 			Secrets: st.Secrets, AllowReservedDomains: cfg.AllowReservedDomains, MaxMessageBytes: cfg.MaxMessageBytes, PublicURL: st.PublicURL, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 			Logger: log.With("component", "api"),
 		})
@@ -186,6 +188,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		go st.api.RedeliverLoop(loopCtx, 30*time.Second)
 	}
 	return st, nil
+}
+
+// DefaultBudget is the size budget of production bundles for apps without their own.
+func DefaultBudget(cfg config.Config) build.Budget {
+	return build.Budget{WarnBytes: cfg.BudgetWarnBytes, LimitBytes: cfg.BudgetLimitBytes}.Or(build.Budget{})
 }
 
 // DomainOptions are the domain workflows' timings from the configuration.

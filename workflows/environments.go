@@ -119,7 +119,7 @@ func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int
 			return
 		}
 		if built.OverBudget {
-			w.answer(ctx, finish, fmt.Sprintf("Version %d is not published: %s Its preview still works; make the app smaller, or raise its budget.", number, built.Budget))
+			w.answer(ctx, finish, fmt.Sprintf("Version %d is not published: %s Its preview still works; make the app smaller, or raise its budget (PUT /v1/apps/%s/budget).", number, built.Budget, w.state.AppID))
 			return
 		}
 		if built.BudgetWarning {
