@@ -97,20 +97,30 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 		}
 		return DeployResult{}, err
 	}
-	d.Status = models.DeploymentLive
 	d.URL = res.URL
 	d.ProviderID = res.DeploymentID
 	d.Uploaded, d.Reused, d.APICalls = res.Uploaded, res.Reused, res.Calls
+	// Secrets changed since the last sync (or set before the environment's first deploy)
+	// go to the script now, before the deployment counts as live: a failed one fails
+	// the deploy with its reason, never skipped. A rollback puts an earlier version back
+	// whatever the secrets do: the script keeps the values it had.
+	if _, err := a.syncSecrets(ctx, in.AppID, in.Environment, in.Script); err != nil {
+		if !in.Rollback {
+			d.Status, d.Error = models.DeploymentFailed, err.Error()
+			if saveErr := a.Store.SaveDeployment(ctx, d); saveErr != nil {
+				a.log().Warn("record deploy error", "app_id", in.AppID, "err", saveErr)
+			}
+			return DeployResult{}, secretsNotSet(err)
+		}
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "rollback-secrets:" + in.DeploymentID, Type: "secrets_failed", VersionNumber: v.Number,
+			Message: fmt.Sprintf("Version %d is back on %s; its secrets were not updated: %s", v.Number, in.Environment, err)})
+	}
+	d.Status = models.DeploymentLive
 	d.Error = ""
 	if err := a.Store.SaveDeployment(ctx, d); err != nil {
 		return DeployResult{}, err
 	}
 	if err := a.Store.MarkReplaced(ctx, in.AppID, in.Environment, d.ID); err != nil {
-		return DeployResult{}, err
-	}
-	// Secrets changed since the last sync (or set before the environment's first deploy)
-	// go to the script now; a failed one fails the deploy with its reason.
-	if _, err := a.syncSecrets(ctx, in.AppID, in.Environment, in.Script); err != nil {
 		return DeployResult{}, err
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "deployed:" + in.DeploymentID, Type: models.EventDeployed, VersionNumber: v.Number,
@@ -161,6 +171,20 @@ func deployError(err error) error {
 		return temporal.NewApplicationErrorWithOptions(cf.Error(), "CloudflareRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 	}
 	return err
+}
+
+// secretsNotSet marks a deploy whose script took the bundle but not its secrets (see
+// ErrTypeSecretsNotSet), keeping whether and when the secret call may be retried.
+func secretsNotSet(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var opts temporal.ApplicationErrorOptions
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		opts.NonRetryable, opts.NextRetryDelay = ae.NonRetryable(), ae.NextRetryDelay()
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeSecretsNotSet, opts)
 }
 
 // VerifyInput is a deployed site to check.

@@ -40,9 +40,12 @@ type Fault struct {
 	Endpoint string
 	// ErrorRate is the share (0–1) of matching requests answered with ErrorStatus
 	// (default 500): a 500 carries Cloudflare's JSON error (code 10013); 502, 503 and
-	// 504 carry an HTML page, as a Cloudflare gateway error does.
+	// 504 carry an HTML page, as a Cloudflare gateway error does. A 4xx status (not
+	// 429: see RateLimitRate) carries Cloudflare's JSON error with ErrorCode (default
+	// 10000) and a message that says the edge injected it: a refusal no retry cures.
 	ErrorRate   float64
 	ErrorStatus int
+	ErrorCode   int
 	// RateLimitRate is the share of matching requests answered with 429, code 971 and
 	// Retry-After (RetryAfter rounded up to seconds; default 1s).
 	RateLimitRate float64
@@ -75,6 +78,7 @@ type faultJSON struct {
 	Endpoint      string  `json:"endpoint"`
 	ErrorRate     float64 `json:"error_rate,omitempty"`
 	ErrorStatus   int     `json:"error_status,omitempty"`
+	ErrorCode     int     `json:"error_code,omitempty"`
 	RateLimitRate float64 `json:"rate_limit_rate,omitempty"`
 	RetryAfter    string  `json:"retry_after,omitempty"`
 	Latency       string  `json:"latency,omitempty"`
@@ -87,7 +91,7 @@ type faultJSON struct {
 
 // MarshalJSON writes f with durations as Go duration strings ("250ms").
 func (f Fault) MarshalJSON() ([]byte, error) {
-	j := faultJSON{Endpoint: f.Endpoint, ErrorRate: f.ErrorRate, ErrorStatus: f.ErrorStatus,
+	j := faultJSON{Endpoint: f.Endpoint, ErrorRate: f.ErrorRate, ErrorStatus: f.ErrorStatus, ErrorCode: f.ErrorCode,
 		RateLimitRate: f.RateLimitRate, LatencyRate: f.LatencyRate, DropRate: f.DropRate, Drop: f.Drop,
 		Times: f.Times, Seed: f.Seed}
 	if f.RetryAfter != 0 {
@@ -115,7 +119,7 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("latency: %w", err)
 	}
-	*f = Fault{Endpoint: j.Endpoint, ErrorRate: j.ErrorRate, ErrorStatus: j.ErrorStatus,
+	*f = Fault{Endpoint: j.Endpoint, ErrorRate: j.ErrorRate, ErrorStatus: j.ErrorStatus, ErrorCode: j.ErrorCode,
 		RateLimitRate: j.RateLimitRate, RetryAfter: ra, Latency: lat, LatencyRate: j.LatencyRate,
 		DropRate: j.DropRate, Drop: j.Drop, Times: j.Times, Seed: j.Seed}
 	return nil
@@ -217,8 +221,11 @@ func compileFault(f Fault) (*activeFault, error) {
 	}
 	if f.ErrorStatus == 0 {
 		a.ErrorStatus = http.StatusInternalServerError
-	} else if f.ErrorStatus < 500 || f.ErrorStatus > 599 {
-		return nil, errors.New("error_status must be a 5xx status")
+	} else if f.ErrorStatus < 400 || f.ErrorStatus > 599 || f.ErrorStatus == http.StatusTooManyRequests {
+		return nil, errors.New("error_status must be a 4xx or 5xx status (for 429 use rate_limit_rate)")
+	}
+	if f.ErrorCode == 0 && a.ErrorStatus < 500 {
+		a.ErrorCode = codeAuth
 	}
 	if f.RetryAfter <= 0 {
 		a.RetryAfter = time.Second
@@ -284,7 +291,8 @@ func matchSegments(pattern, segs []string) bool {
 // faultAction is what happens to one request.
 type faultAction struct {
 	latency    time.Duration
-	status     int // 0, 429 or 5xx
+	status     int // 0, 4xx or 5xx
+	code       int // Cloudflare's error code of an injected 4xx
 	retryAfter time.Duration
 	drop       string // "", DropRequest or DropResponse
 	endpoint   string
@@ -319,7 +327,7 @@ func (s *faultSet) decide(r *http.Request) (faultAction, bool) {
 		case u < a.DropRate+a.RateLimitRate:
 			act.status, act.retryAfter = http.StatusTooManyRequests, a.RetryAfter
 		case u < a.DropRate+a.RateLimitRate+a.ErrorRate:
-			act.status = a.ErrorStatus
+			act.status, act.code = a.ErrorStatus, a.ErrorCode
 		}
 		if a.Times > 0 {
 			a.left--
@@ -363,6 +371,8 @@ func (e *Edge) withFaults(next http.Handler) http.Handler {
 			e.writeReply(w, r, reply{}, errRateLimited())
 		case act.status >= 500:
 			writeServerError(w, r, act.status)
+		case act.status >= 400:
+			e.writeReply(w, r, reply{}, apiErrorf(act.status, act.code, "The edge refused this request: a fault injected for %s", act.endpoint))
 		default:
 			next.ServeHTTP(w, r)
 		}

@@ -46,6 +46,19 @@ func TestFaultClasses(t *testing.T) {
 			},
 		},
 		{
+			name:  "refusal 400",
+			fault: Fault{Endpoint: "GET /workers/subdomain", ErrorRate: 1, ErrorStatus: 400, ErrorCode: 10021},
+			check: func(t *testing.T, resp *http.Response, err error) {
+				if err != nil || resp.StatusCode != 400 {
+					t.Fatalf("got %v %v, want 400", resp, err)
+				}
+				env := decodeEnvelope(t, resp)
+				if len(env.Errors) != 1 || env.Errors[0].Code != 10021 || !strings.Contains(env.Errors[0].Message, "fault injected for GET /workers/subdomain") {
+					t.Errorf("errors: got %+v, want code 10021 saying the edge injected it", env.Errors)
+				}
+			},
+		},
+		{
 			name:  "rate limit",
 			fault: Fault{Endpoint: "GET /workers/*", RateLimitRate: 1, RetryAfter: 2500 * time.Millisecond},
 			check: func(t *testing.T, resp *http.Response, err error) {
@@ -231,7 +244,8 @@ func TestFaultPatterns(t *testing.T) {
 		{Endpoint: "workers", ErrorRate: 1},
 		{Endpoint: "/x", ErrorRate: 1.5},
 		{Endpoint: "/x", ErrorRate: 0.6, DropRate: 0.6},
-		{Endpoint: "/x", ErrorRate: 1, ErrorStatus: 404},
+		{Endpoint: "/x", ErrorRate: 1, ErrorStatus: 302},
+		{Endpoint: "/x", ErrorRate: 1, ErrorStatus: 429},
 		{Endpoint: "/x", DropRate: 1, Drop: "sometimes"},
 		{Endpoint: "/x"},
 	} {

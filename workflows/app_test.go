@@ -45,6 +45,7 @@ type fakeActivities struct {
 	typeChecks      int
 	deployErr       error
 	overBudget      map[int]bool // production builds over the size limit, by version
+	secretsFail     map[int]bool // production deploys whose secret call fails, by version
 	verifyFails     map[int]bool
 	buildDelay      time.Duration
 }
@@ -212,6 +213,12 @@ func (f *fakeActivities) Deploy(ctx context.Context, in activities.DeployInput) 
 	f.mu.Unlock()
 	if f.deployErr != nil {
 		return activities.DeployResult{}, f.deployErr
+	}
+	var n int
+	fmt.Sscanf(in.VersionID, "v%d", &n)
+	if f.secretsFail[n] && in.Environment == "production" && !in.Rollback {
+		return activities.DeployResult{}, temporal.NewNonRetryableApplicationError("could not set secret STRIPE_KEY: the value is rejected",
+			activities.ErrTypeSecretsNotSet, nil)
 	}
 	return activities.DeployResult{URL: "http://" + in.Script + ".appforge.localhost:8787"}, nil
 }
@@ -797,5 +804,45 @@ func TestPublishOverBudgetIsRefused(t *testing.T) {
 	}
 	if len(acts.deploys) != 1 || st.ProductionVersion != 0 || st.LiveVersion != 1 {
 		t.Errorf("deploys %d production %d preview %d: an app over budget must not reach production, and its preview stays", len(acts.deploys), st.ProductionVersion, st.LiveVersion)
+	}
+}
+
+// TestFailedSecretPutsProductionBack: the script took version 2 but not its secret, so
+// version 1 goes back into production and the chat says why and what to do.
+func TestFailedSecretPutsProductionBack(t *testing.T) {
+	acts := &fakeActivities{secretsFail: map[int]bool{2: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "publish", nil)
+	h.send(2*time.Minute, "m3", "Make it green", nil)
+	h.send(3*time.Minute, "m4", "publish", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 4*time.Minute, func(s AppState) { st = s })
+	last := acts.deploys[len(acts.deploys)-1]
+	if last.VersionID != "v1" || last.Environment != "production" || !last.Rollback {
+		t.Errorf("last deploy = %+v, want version 1 put back in production", last)
+	}
+	f := acts.finishes[len(acts.finishes)-1]
+	for _, want := range []string{"I could not publish version 2 to production", "could not set secret STRIPE_KEY", "version 1 is back in production", "Fix or remove that secret"} {
+		if !strings.Contains(f.Reply, want) {
+			t.Errorf("reply %q does not say %q", f.Reply, want)
+		}
+	}
+	if f.Outcome != activities.OutcomeFailed || f.FailedDeploymentID == "" {
+		t.Errorf("finish = %+v", f)
+	}
+	if st.ProductionVersion != 1 || st.LiveVersion != 2 {
+		t.Errorf("production %d preview %d, want 1 and 2", st.ProductionVersion, st.LiveVersion)
+	}
+
+	// The first publish has nothing to go back to: the reply says what production serves.
+	acts = &fakeActivities{secretsFail: map[int]bool{1: true}}
+	h = newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "publish", nil)
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, nil)
+	f = acts.finishes[len(acts.finishes)-1]
+	if !strings.Contains(f.Reply, "without its secrets until a publish succeeds") || acts.deploys[len(acts.deploys)-1].Rollback {
+		t.Errorf("first publish: reply %q, deploys %+v", f.Reply, acts.deploys)
 	}
 }

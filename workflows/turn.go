@@ -185,6 +185,11 @@ func (w *appWorkflow) deployChecked(ctx workflow.Context, env, versionID string,
 		if env == models.EnvProduction {
 			what = fmt.Sprintf("I could not publish version %d to production", number)
 		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeSecretsNotSet {
+			// The script took the new bundle but not its secrets: what was live goes back.
+			w.putBack(ctx, env, finish)
+		}
 		w.fail(ctx, *finish, what, err)
 		return "", "", false
 	}
@@ -375,6 +380,38 @@ func (w *appWorkflow) rollback(ctx workflow.Context, finish *activities.FinishTu
 	}
 }
 
+// putBack redeploys the version the environment served before a deploy that changed
+// the script and then failed, and notes the outcome in finish.Error.
+func (w *appWorkflow) putBack(ctx workflow.Context, env string, finish *activities.FinishTurnInput) {
+	if env == models.EnvPreview {
+		if w.state.LiveVersionID != "" {
+			w.rollback(ctx, finish)
+			finish.Error += fmt.Sprintf("; version %d is back in the preview", w.state.LiveVersion)
+		}
+		return
+	}
+	if w.state.ProductionVersion == 0 {
+		finish.Error += "; production serves the new version without its secrets until a publish succeeds"
+		return
+	}
+	var rv activities.ResolvedVersion
+	err := workflow.ExecuteActivity(dbOptions(ctx), activities.ResolveVersionName,
+		activities.ResolveInput{AppID: w.state.AppID, Number: w.state.ProductionVersion}).Get(ctx, &rv)
+	if err == nil && !rv.Found {
+		err = fmt.Errorf("version %d is not in the database", w.state.ProductionVersion)
+	}
+	if err == nil {
+		din := activities.DeployInput{AppID: w.state.AppID, VersionID: rv.VersionID, DeploymentID: w.newDeploymentID(ctx),
+			Environment: models.EnvProduction, Script: w.productionScript(), Rollback: true}
+		err = workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil)
+	}
+	if err != nil {
+		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", w.state.ProductionVersion, errorMessage(err))
+		return
+	}
+	finish.Error += fmt.Sprintf("; version %d is back in production", w.state.ProductionVersion)
+}
+
 func (w *appWorkflow) newDeploymentID(ctx workflow.Context) string {
 	var id string
 	_ = workflow.SideEffect(ctx, func(workflow.Context) any { return models.NewID("d_") }).Get(&id)
@@ -385,7 +422,8 @@ func (w *appWorkflow) newDeploymentID(ctx workflow.Context) string {
 func (w *appWorkflow) fail(ctx workflow.Context, finish activities.FinishTurnInput, what string, cause error) {
 	finish.Outcome = activities.OutcomeFailed
 	if cause != nil {
-		finish.Error = errorMessage(cause)
+		// What the turn already noted (a version put back) follows the cause.
+		finish.Error = errorMessage(cause) + finish.Error
 		what += ": " + finish.Error
 	}
 	reply := strings.TrimSuffix(what, ".") + "."
@@ -437,6 +475,8 @@ func advice(cause error, detail string) string {
 			return "Check APPFORGE_MODEL against the models your provider offers, then send your message again."
 		case activities.ErrTypeModelRejected:
 			return "Try saying it differently."
+		case activities.ErrTypeSecretsNotSet:
+			return "Fix or remove that secret (PUT or DELETE /v1/apps/{id}/environments/{env}/secrets/{NAME}), then publish again."
 		case activities.ErrTypeCloudflareReject:
 			return "Cloudflare refused the request; send your message again, and if it fails the same way, tell us."
 		}
