@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -60,19 +58,12 @@ func (s *Server) putBudget(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 4096))
-	if err != nil {
-		s.fail(c, errBadRequest("invalid_json", "the budget is a small JSON object"))
-		return
-	}
 	var req struct {
 		WarnBytes  json.RawMessage `json:"warn_bytes"`
 		LimitBytes json.RawMessage `json:"limit_bytes"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(c, errBadRequest("invalid_json", `send the budget as JSON: {"warn_bytes": "800KB", "limit_bytes": "2MB"} (bytes or sizes; 0 or absent takes the server's)`))
+	if err := decodeBody(c, 4096, &req, false, `the budget as JSON, {"warn_bytes": "800KB", "limit_bytes": "2MB"} (bytes or sizes; 0 or absent takes the server's)`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	warn, err := budgetField("warn_bytes", req.WarnBytes)

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -55,20 +53,13 @@ func (s *Server) attachDomain(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 4096))
-	if err != nil {
-		s.fail(c, errBadRequest("invalid_body", "the request body is too large"))
-		return
-	}
 	var req struct {
 		Hostname string `json:"hostname"`
 		Mode     string `json:"mode"`
 		Primary  string `json:"primary"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(c, errBadRequest("invalid_json", `send {"hostname": "myapp.com"} (optionally "mode": "zone" or "custom_hostname", "primary": "apex" or "www"): `+err.Error()))
+	if err := decodeBody(c, 4096, &req, false, `{"hostname": "myapp.com"} (optionally "mode": "zone" or "custom_hostname", "primary": "apex" or "www")`); err != nil {
+		s.fail(c, err)
 		return
 	}
 	h, err := domains.NormalizeWith(req.Hostname, domains.Options{AllowReserved: s.opts.AllowReservedDomains})

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,20 +42,11 @@ func operationID(c *gin.Context) (string, error) {
 
 // optionalVersion reads {"version": n} from an optional JSON body.
 func optionalVersion(c *gin.Context) (int, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 4096))
-	if err != nil {
-		return 0, errBadRequest("invalid_body", "the request body is too large")
-	}
-	if strings.TrimSpace(string(body)) == "" {
-		return 0, nil
-	}
 	var req struct {
 		Version int `json:"version"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return 0, errBadRequest("invalid_json", `the body is optional; when sent it is {"version": 3}: `+err.Error())
+	if err := decodeBody(c, 4096, &req, true, `{"version": 3} (the body is optional)`); err != nil {
+		return 0, err
 	}
 	if req.Version < 0 {
 		return 0, errBadRequest("invalid_version", "version must be a positive number")

@@ -1,8 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -65,4 +69,26 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 	}
 	s.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	return &apiError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// decodeBody reads a small JSON object of at most limit bytes into v: unknown fields and
+// anything after the object are refused, with form (the shape expected, e.g.
+// `{"version": 3}`) in the message. With optional, an empty body leaves v as it is.
+func decodeBody(c *gin.Context, limit int64, v any, optional bool, form string) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		return errBadRequest("invalid_body", fmt.Sprintf("the request body is larger than %d bytes", limit))
+	}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("invalid_json", "send "+form+": "+err.Error())
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errBadRequest("invalid_json", "the request body holds more than the one JSON object "+form)
+	}
+	return nil
 }

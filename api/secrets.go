@@ -1,13 +1,10 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -84,18 +81,19 @@ func (s *Server) putSecret(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxSecretBytes*6+1024))
-	if err != nil {
-		s.fail(c, errBadRequest("secret_too_large", fmt.Sprintf("a secret value may be at most %d bytes", MaxSecretBytes)))
-		return
-	}
 	var req struct {
 		Value *string `json:"value"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || req.Value == nil {
-		s.fail(c, errBadRequest("invalid_json", `send the value as JSON: {"value": "..."}`))
+	err = decodeBody(c, MaxSecretBytes*6+1024, &req, false, `the value as JSON: {"value": "..."}`)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Code == "invalid_body" {
+		err = errBadRequest("secret_too_large", fmt.Sprintf("a secret value may be at most %d bytes", MaxSecretBytes))
+	}
+	if err == nil && req.Value == nil {
+		err = errBadRequest("invalid_json", `send the value as JSON: {"value": "..."}`)
+	}
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	switch {
