@@ -49,7 +49,7 @@ func (a *app) list() []files.File {
 
 // configFiles are the files outside src/ and public/ the model may write (package.json
 // changes only through add_dependency).
-var configFiles = []string{"index.html", "tsconfig.json", "vite.config.ts"}
+var configFiles = []string{"index.html", "tsconfig.json"}
 
 // allowed is the agent's path policy: inside the app, under src/ or public/, or a known
 // config file.

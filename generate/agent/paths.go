@@ -12,8 +12,15 @@ import (
 // needs; package.json changes only through add_dependency, where every name and version
 // is checked.
 
-// configFiles are the files outside src/ and public/ the model may write.
-var configFiles = map[string]bool{"index.html": true, "vite.config.ts": true, "tsconfig.json": true}
+// configFiles are the files outside src/ and public/ the model may write. Neither
+// runs as code at build time: the type checker and Vite read them as data.
+var configFiles = map[string]bool{"index.html": true, "tsconfig.json": true}
+
+// viteConfig is the template's Vite config. The model may read it, never write it: Vite
+// runs it as a Node program on the build worker, where it could read the worker's files
+// and environment (keys, tokens) and put them in the public bundle. A request that a
+// config change would serve (a plugin, an alias) is answered in the app's code instead.
+const viteConfig = "vite.config.ts"
 
 // essentialFiles may be changed but not deleted: without them nothing builds.
 var essentialFiles = map[string]bool{"index.html": true, "vite.config.ts": true, "tsconfig.json": true,
@@ -22,7 +29,7 @@ var essentialFiles = map[string]bool{"index.html": true, "vite.config.ts": true,
 const packageJSON = "package.json"
 
 // pathRule is what every refusal tells the model, so that it can correct itself.
-const pathRule = "Files must be under src/ or public/, or be index.html, vite.config.ts or tsconfig.json, " +
+const pathRule = "Files must be under src/ or public/, or be index.html or tsconfig.json, " +
 	"given as a relative path such as src/components/List.tsx; package.json changes only through add_dependency."
 
 // writablePath checks that the model may write p and returns it in canonical form. The
@@ -44,6 +51,8 @@ func writablePath(p string) (string, error) {
 	switch {
 	case clean == packageJSON:
 		return "", fmt.Errorf("package.json cannot be written directly; use add_dependency to add a package")
+	case clean == viteConfig || strings.HasPrefix(clean, "vite.config."):
+		return "", fmt.Errorf("%s is fixed: the build runs it as code, so appforge keeps the template's. Do what you need in the app's code under src/ instead (no Vite plugins or aliases)", clean)
 	case configFiles[clean]:
 		return clean, nil
 	case len(segs) > 1 && (segs[0] == "src" || segs[0] == "public"):

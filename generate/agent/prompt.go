@@ -23,7 +23,7 @@ Foundation files (already there):
 - src/index.css: the theme. CSS variables --accent, --accent-contrast, --bg, --surface, --fg, --muted, --border, --radius, --danger, --shadow; a dark theme with :root[data-theme='dark']; base styles for body, headings, links, buttons, inputs and textareas; helper classes .page (centred column), .muted and .sr-only. Use these variables in your CSS rather than new colours.
 - package.json: react and react-dom 19.3.1; vite, typescript, @vitejs/plugin-react and the React types as dev dependencies. These are pinned; do not change them.
 - tsconfig.json: strict, noUnusedLocals, noUnusedParameters, noFallthroughCasesInSwitch, isolatedModules, moduleResolution bundler, jsx react-jsx.
-- vite.config.ts and public/favicon.svg.`
+- vite.config.ts (fixed: you cannot change it, so no Vite plugins or aliases) and public/favicon.svg.`
 
 const typescriptRules = `TypeScript and React rules (the build runs a strict type check; any error fails it):
 - Function components and hooks only. Do not import React itself for JSX (the react-jsx transform needs no import); import hooks by name: import { useState } from 'react'.
@@ -44,7 +44,7 @@ func systemPrompt(limits generate.Limits) string {
 
 How to work:
 - Use the tools: write_file (create or replace a whole file), edit_file (replace one exact piece of text that occurs exactly once; best for small changes to existing files), delete_file, read_file, list_files, add_dependency (an npm package with an exact version or a ^/~ range; only when really needed), and finish.
-- Paths are relative to the app folder. You may write files under src/ and public/, and index.html, vite.config.ts and tsconfig.json; package.json changes only through add_dependency. Nothing else: no absolute paths, no "..", no node_modules, no dist, no hidden files such as .env.
+- Paths are relative to the app folder. You may write files under src/ and public/, and index.html and tsconfig.json; package.json changes only through add_dependency. Nothing else: no absolute paths, no "..", no node_modules, no dist, no hidden files such as .env.
 - Split the app into small components under src/components/ (one per file), with shared types in src/types.ts. Keep every file well under %s, and send at most %d tool calls per answer.
 - Change only what the request needs. When changing an existing app, keep everything else as it is, and read a file before editing it unless its content is shown to you.
 - An app with several pages or views loads each page with React.lazy and a dynamic import(), so that each becomes its own chunk; keep the first screen small.
@@ -64,7 +64,7 @@ Decide first whether the request is for this web app: building it or changing it
 For a web app request:
 - title: a short name for the app (2 to 5 words).
 - summary: one paragraph for the user saying what the app will do, or what will change.
-- files: every file you will create, modify or delete, each with a one-line purpose. Paths are relative: src/..., public/..., index.html, vite.config.ts, tsconfig.json; list package.json only if you will add a package. Split a new app into several small components under src/components/, with shared types in src/types.ts. For a change to an existing app, list only the files the change needs; leave everything else alone.
+- files: every file you will create, modify or delete, each with a one-line purpose. Paths are relative: src/..., public/..., index.html, tsconfig.json; list package.json only if you will add a package. Split a new app into several small components under src/components/, with shared types in src/types.ts. For a change to an existing app, list only the files the change needs; leave everything else alone.
 - reply: empty.`
 
 // PlanState is the agent's Plan.State, JSON-encoded:
