@@ -40,6 +40,10 @@ const (
 	// set, so the script serves a version without its secrets; the workflow puts the
 	// environment's previous version back. Retryable or not as the secret call's error.
 	ErrTypeSecretsNotSet = "SecretsNotSet"
+	// ErrTypeScriptChanged: the deploy failed after the script may have taken the new
+	// bundle (enabling workers.dev, or an answer lost on the way back); the workflow
+	// puts the environment's previous version back as for ErrTypeSecretsNotSet.
+	ErrTypeScriptChanged = "ScriptChanged"
 )
 
 // Builder builds a version's files into a bundle (build.Builder).

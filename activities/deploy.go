@@ -68,7 +68,9 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	if err := a.Store.SaveDeployment(ctx, d); err != nil {
 		return DeployResult{}, err
 	}
-	if !in.Rollback {
+	// A version's status follows its way to the preview; publishing a version that is
+	// already deployed there leaves it "deployed", whatever production does.
+	if !in.Rollback && in.Environment != models.EnvProduction {
 		if err := a.Store.UpdateVersion(ctx, v.ID, map[string]any{"status": models.VersionDeploying}); err != nil {
 			return DeployResult{}, err
 		}
@@ -90,7 +92,13 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	})
 	stop()
 	if err != nil {
+		changed := res.ScriptChanged
 		err = deployError(err)
+		if changed && !in.Rollback {
+			// The script may serve the new bundle although the deploy failed: the
+			// workflow puts back what the environment served.
+			err = scriptChanged(ErrTypeScriptChanged, err)
+		}
 		d.Error = err.Error()
 		if saveErr := a.Store.SaveDeployment(ctx, d); saveErr != nil {
 			a.log().Warn("record deploy error", "app_id", in.AppID, "err", saveErr)
@@ -110,7 +118,7 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 			if saveErr := a.Store.SaveDeployment(ctx, d); saveErr != nil {
 				a.log().Warn("record deploy error", "app_id", in.AppID, "err", saveErr)
 			}
-			return DeployResult{}, secretsNotSet(err)
+			return DeployResult{}, scriptChanged(ErrTypeSecretsNotSet, err)
 		}
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "rollback-secrets:" + in.DeploymentID, Type: "secrets_failed", VersionNumber: v.Number,
 			Message: fmt.Sprintf("Version %d is back on %s; its secrets were not updated: %s", v.Number, in.Environment, err)})
@@ -173,9 +181,10 @@ func deployError(err error) error {
 	return err
 }
 
-// secretsNotSet marks a deploy whose script took the bundle but not its secrets (see
-// ErrTypeSecretsNotSet), keeping whether and when the secret call may be retried.
-func secretsNotSet(err error) error {
+// scriptChanged marks a deploy that failed after the script may have taken the new
+// bundle (errType ErrTypeScriptChanged or ErrTypeSecretsNotSet), keeping whether and
+// when the failed call may be retried.
+func scriptChanged(errType string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -184,7 +193,7 @@ func secretsNotSet(err error) error {
 	if errors.As(err, &ae) {
 		opts.NonRetryable, opts.NextRetryDelay = ae.NonRetryable(), ae.NextRetryDelay()
 	}
-	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeSecretsNotSet, opts)
+	return temporal.NewApplicationErrorWithOptions(err.Error(), errType, opts)
 }
 
 // VerifyInput is a deployed site to check.

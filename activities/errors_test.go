@@ -53,3 +53,26 @@ func TestErrorClassification(t *testing.T) {
 		t.Errorf("transient deploy error became %v", err)
 	}
 }
+
+// A deploy that failed after the script took the bundle keeps the failed call's retry
+// decision under its own type, which tells the workflow to put the old version back.
+func TestScriptChangedKeepsTheRetryDecision(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		err          error
+		nonRetryable bool
+		delay        time.Duration
+	}{
+		{"refused", deployError(&cloudflare.Error{Kind: cloudflare.KindAuth, Code: 10000}), true, 0},
+		{"rate limited", deployError(&cloudflare.Error{Kind: cloudflare.KindRateLimited, RetryAfter: 4 * time.Second}), false, 4 * time.Second},
+		{"transient", errors.New("connection reset"), false, 0},
+	} {
+		var ae *temporal.ApplicationError
+		if !errors.As(scriptChanged(ErrTypeScriptChanged, tc.err), &ae) || ae.Type() != ErrTypeScriptChanged {
+			t.Fatalf("%s: not a %s error", tc.name, ErrTypeScriptChanged)
+		}
+		if ae.NonRetryable() != tc.nonRetryable || ae.NextRetryDelay() != tc.delay {
+			t.Errorf("%s: non-retryable %v, delay %v; want %v, %v", tc.name, ae.NonRetryable(), ae.NextRetryDelay(), tc.nonRetryable, tc.delay)
+		}
+	}
+}

@@ -226,6 +226,9 @@ type DeployResult struct {
 	Uploaded, Reused int
 	// Calls counts the API calls this deploy made.
 	Calls int
+	// ScriptChanged is set once the script may serve the new bundle: on a failed
+	// deploy it tells the caller to put the previous version back.
+	ScriptChanged bool
 }
 
 // Not-found handling modes of static assets.
@@ -279,9 +282,14 @@ func (d *Deployer) Deploy(ctx context.Context, req DeployRequest, progress func(
 	progress("Publishing " + req.Script)
 	dep, err := run.putScript(req.Script, b, completion)
 	if err != nil {
+		// Refused (4xx): the script is as it was. Anything else (no answer, a 5xx
+		// after the fact) may hide a script that took the bundle.
+		var e *Error
+		res.ScriptChanged = !errors.As(err, &e) || e.Status < 400 || e.Status >= 500
 		return res, err
 	}
 	res.DeploymentID = dep
+	res.ScriptChanged = true
 
 	progress("Enabling " + req.Script + " on workers.dev")
 	if err := run.enableSubdomain(req.Script); err != nil {

@@ -145,6 +145,8 @@ func TestDeploy(t *testing.T) {
 		Uploaded: 4,
 		Reused:   0,
 		Calls:    5, // session, one bucket, script, subdomain, account subdomain
+		// The script serves the bundle.
+		ScriptChanged: true,
 	}
 	got := res
 	got.DeploymentID = ""

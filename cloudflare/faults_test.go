@@ -302,3 +302,40 @@ func TestDeployAppliesHeadersAndRedirects(t *testing.T) {
 		t.Errorf("GET /new (a 200 rewrite): got %d %q", status, body)
 	}
 }
+
+// TestDeployTellsWhetherTheScriptChanged: a deploy that fails tells its caller whether
+// the script may already serve the new bundle, so that what was live can be put back.
+func TestDeployTellsWhetherTheScriptChanged(t *testing.T) {
+	te := startEdge(t, nil)
+	d := te.deployer(t)
+	if _, err := d.Deploy(context.Background(), cloudflare.DeployRequest{Script: "app-1", Assets: bundle("v1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		fault   edge.Fault
+		changed bool
+	}{
+		// The script upload is refused: the script is as it was.
+		{edge.Fault{Endpoint: "PUT /workers/scripts/*", ErrorRate: 1, ErrorStatus: 400, ErrorCode: 10021, Times: 1}, false},
+		// The upload went through but its answer was lost: it may have changed.
+		{edge.Fault{Endpoint: "PUT /workers/scripts/*", DropRate: 1, Drop: edge.DropResponse, Times: 1}, true},
+		// The script took the bundle; enabling workers.dev was refused after.
+		{edge.Fault{Endpoint: "POST /workers/scripts/*/subdomain", ErrorRate: 1, ErrorStatus: 403, Times: 1}, true},
+	} {
+		if err := te.edge.SetFaults(tc.fault); err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Deploy(context.Background(), cloudflare.DeployRequest{Script: "app-1", Assets: bundle("v2")}, nil)
+		if err == nil {
+			t.Fatalf("%s: the deploy succeeded", tc.fault.Endpoint)
+		}
+		if res.ScriptChanged != tc.changed {
+			t.Errorf("%s (%v): ScriptChanged = %v, want %v", tc.fault.Endpoint, err, res.ScriptChanged, tc.changed)
+		}
+		te.edge.ClearFaults()
+		// Put v1 back for the next case.
+		if _, err := d.Deploy(context.Background(), cloudflare.DeployRequest{Script: "app-1", Assets: bundle("v1")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

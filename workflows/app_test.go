@@ -46,8 +46,10 @@ type fakeActivities struct {
 	deployErr       error
 	overBudget      map[int]bool // production builds over the size limit, by version
 	secretsFail     map[int]bool // production deploys whose secret call fails, by version
-	verifyFails     map[int]bool
-	buildDelay      time.Duration
+	// previewDeployBreaks: preview deploys that fail after the script took the bundle.
+	previewDeployBreaks map[int]bool
+	verifyFails         map[int]bool
+	buildDelay          time.Duration
 }
 
 func (f *fakeActivities) record(name string) {
@@ -216,6 +218,10 @@ func (f *fakeActivities) Deploy(ctx context.Context, in activities.DeployInput) 
 	}
 	var n int
 	fmt.Sscanf(in.VersionID, "v%d", &n)
+	if f.previewDeployBreaks[n] && in.Environment == "preview" && !in.Rollback {
+		return activities.DeployResult{}, temporal.NewNonRetryableApplicationError("enable workers.dev for app1-preview: the token is refused",
+			activities.ErrTypeScriptChanged, nil)
+	}
 	if f.secretsFail[n] && in.Environment == "production" && !in.Rollback {
 		return activities.DeployResult{}, temporal.NewNonRetryableApplicationError("could not set secret STRIPE_KEY: the value is rejected",
 			activities.ErrTypeSecretsNotSet, nil)
@@ -844,5 +850,28 @@ func TestFailedSecretPutsProductionBack(t *testing.T) {
 	f = acts.finishes[len(acts.finishes)-1]
 	if !strings.Contains(f.Reply, "without its secrets until a publish succeeds") || acts.deploys[len(acts.deploys)-1].Rollback {
 		t.Errorf("first publish: reply %q, deploys %+v", f.Reply, acts.deploys)
+	}
+}
+
+// TestPreviewPutBackAfterAPartialDeploy: a preview deploy that failed after the script
+// took the new bundle puts the live version back, so what the state says is live is
+// what the edge serves.
+func TestPreviewPutBackAfterAPartialDeploy(t *testing.T) {
+	acts := &fakeActivities{previewDeployBreaks: map[int]bool{2: true}}
+	h := newHarness(t, acts)
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.send(time.Minute, "m2", "Make it green", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	last := acts.deploys[len(acts.deploys)-1]
+	if last.VersionID != "v1" || last.Environment != "preview" || !last.Rollback {
+		t.Errorf("last deploy = %+v, want version 1 put back in the preview", last)
+	}
+	f := acts.finishes[len(acts.finishes)-1]
+	if f.Outcome != activities.OutcomeFailed || !strings.Contains(f.Reply, "version 1 is back in the preview") || !strings.Contains(f.Reply, "Version 1 is still live") {
+		t.Errorf("finish = %+v", f)
+	}
+	if st.LiveVersion != 1 {
+		t.Errorf("live version %d, want 1", st.LiveVersion)
 	}
 }

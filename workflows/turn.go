@@ -186,9 +186,10 @@ func (w *appWorkflow) deployChecked(ctx workflow.Context, env, versionID string,
 			what = fmt.Sprintf("I could not publish version %d to production", number)
 		}
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeSecretsNotSet {
-			// The script took the new bundle but not its secrets: what was live goes back.
-			w.putBack(ctx, env, finish)
+		if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeSecretsNotSet || appErr.Type() == activities.ErrTypeScriptChanged) {
+			// The script may serve the new bundle (without its secrets, or without
+			// the rest of the deploy): what was live goes back.
+			w.putBack(ctx, env, appErr.Type() == activities.ErrTypeSecretsNotSet, finish)
 		}
 		w.fail(ctx, *finish, what, err)
 		return "", "", false
@@ -382,7 +383,7 @@ func (w *appWorkflow) rollback(ctx workflow.Context, finish *activities.FinishTu
 
 // putBack redeploys the version the environment served before a deploy that changed
 // the script and then failed, and notes the outcome in finish.Error.
-func (w *appWorkflow) putBack(ctx workflow.Context, env string, finish *activities.FinishTurnInput) {
+func (w *appWorkflow) putBack(ctx workflow.Context, env string, secrets bool, finish *activities.FinishTurnInput) {
 	if env == models.EnvPreview {
 		if w.state.LiveVersionID != "" {
 			w.rollback(ctx, finish)
@@ -391,7 +392,11 @@ func (w *appWorkflow) putBack(ctx workflow.Context, env string, finish *activiti
 		return
 	}
 	if w.state.ProductionVersion == 0 {
-		finish.Error += "; production serves the new version without its secrets until a publish succeeds"
+		if secrets {
+			finish.Error += "; production serves the new version without its secrets until a publish succeeds"
+		} else {
+			finish.Error += "; production may already serve the new version; publish again to finish"
+		}
 		return
 	}
 	var rv activities.ResolvedVersion
