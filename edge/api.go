@@ -15,8 +15,9 @@ import (
 )
 
 // Cloudflare error codes the edge answers with. Where each was observed:
-//   - 10000 "Authentication error", 403: a bad API token (REFERENCE.md); also the
-//     code of "<METHOD> method not allowed for the api_token authentication
+//   - 10000 "Authentication error", 403: a bad API token (REFERENCE.md), and a
+//     token without the permission a call needs, here a read-only token's change
+//     (Config.ReadOnlyTokens); also the code of "<METHOD> method not allowed for the api_token authentication
 //     scheme", 405 (community reports, e.g. PUT .../workers/scripts/x/settings).
 //   - 7003 "Could not route to ..., perhaps your object identifier is invalid?" and
 //     7000 "No route for that URI": an unknown account or path (observed bodies in
@@ -142,7 +143,9 @@ type apiFunc func(r *http.Request) (reply, error)
 type authScheme int
 
 const (
-	// apiToken: Authorization: Bearer <the configured API token>.
+	// apiToken: Authorization: Bearer <the configured API token, or one of the
+	// read-only tokens>; route and routeGlobal then refuse a read-only token's
+	// changes (authorize).
 	apiToken authScheme = iota
 	// uploadToken: Authorization: Bearer <an upload JWT issued by this edge>; the
 	// verified claims reach the handler through the request context.
@@ -243,6 +246,9 @@ func (e *Edge) route(mux *http.ServeMux, path string, auth authScheme, ms method
 		if r.PathValue("account") != e.cfg.AccountID {
 			return reply{}, errCouldNotRoute(r.URL.Path)
 		}
+		if err := authorize(r); err != nil {
+			return reply{}, err
+		}
 		return fn(r)
 	}))
 }
@@ -252,6 +258,9 @@ func (e *Edge) routeGlobal(mux *http.ServeMux, path string, ms methods) {
 	mux.Handle(path, e.wrap(apiToken, func(r *http.Request) (reply, error) {
 		fn, err := ms.lookup(r)
 		if err != nil {
+			return reply{}, err
+		}
+		if err := authorize(r); err != nil {
 			return reply{}, err
 		}
 		return fn(r)
@@ -287,7 +296,8 @@ func (e *Edge) wrap(auth authScheme, fn apiFunc) http.Handler {
 		authed, err := e.authenticate(r, auth)
 		if err == nil && e.limiter != nil {
 			// Requests with an upload token count against the account's user, whose
-			// API token started the upload session.
+			// API token started the upload session; so do a read-only token's, as
+			// Cloudflare's limit is per user.
 			d := e.limiter.take(e.cfg.APIToken, e.now())
 			e.limiter.setHeaders(w.Header(), d)
 			if !d.allowed {
@@ -306,8 +316,8 @@ func (e *Edge) wrap(auth authScheme, fn apiFunc) http.Handler {
 }
 
 // authenticate checks the caller for the route's scheme and returns the request
-// carrying what it learned (upload-token claims). It never logs or echoes the
-// presented credential.
+// carrying what it learned (upload-token claims, what the token may do, for
+// authorize). It never logs or echoes the presented credential.
 func (e *Edge) authenticate(r *http.Request, auth authScheme) (*http.Request, error) {
 	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	switch auth {
@@ -316,13 +326,72 @@ func (e *Edge) authenticate(r *http.Request, auth authScheme) (*http.Request, er
 		if err != nil {
 			return nil, errUploadToken(err)
 		}
-		return r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)), nil
+		// Only a full-access token can start the upload session that issues one.
+		ctx := context.WithValue(r.Context(), claimsKey{}, c)
+		return r.WithContext(context.WithValue(ctx, accessKey{}, accessFull)), nil
 	default:
-		if bearer == "" || subtle.ConstantTimeCompare([]byte(bearer), []byte(e.cfg.APIToken)) != 1 {
+		a, ok := e.tokenAccess(bearer)
+		if !ok {
 			return nil, errAuthentication()
 		}
-		return r, nil
+		return r.WithContext(context.WithValue(r.Context(), accessKey{}, a)), nil
 	}
+}
+
+// access is what an authenticated API token may do.
+type access int
+
+const (
+	// accessReadOnly: GET and HEAD only (Config.ReadOnlyTokens). The zero value, so
+	// that a request authenticate did not mark may not change anything.
+	accessReadOnly access = iota
+	// accessFull: everything (Config.APIToken, and upload tokens).
+	accessFull
+)
+
+type accessKey struct{}
+
+// authorizeControl authenticates a request to one of the edge's own controls
+// (faults, domains) with an API token and authorizes it as the API does: a
+// read-only token may only look.
+func (e *Edge) authorizeControl(r *http.Request) error {
+	authed, err := e.authenticate(r, apiToken)
+	if err != nil {
+		return err
+	}
+	return authorize(authed)
+}
+
+// tokenAccess returns what bearer may do, and false when it is none of the
+// account's API tokens. Every comparison takes constant time.
+func (e *Edge) tokenAccess(bearer string) (access, bool) {
+	if bearer == "" {
+		return 0, false
+	}
+	b := []byte(bearer)
+	if subtle.ConstantTimeCompare(b, []byte(e.cfg.APIToken)) == 1 {
+		return accessFull, true
+	}
+	found := false
+	for _, t := range e.cfg.ReadOnlyTokens {
+		if subtle.ConstantTimeCompare(b, []byte(t)) == 1 {
+			found = true
+		}
+	}
+	return accessReadOnly, found
+}
+
+// authorize refuses a change (any method but GET and HEAD) unless authenticate
+// found a full-access token, with what Cloudflare answers a token that lacks the
+// permission: 403, code 10000, "Authentication error".
+func authorize(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if a, _ := r.Context().Value(accessKey{}).(access); a != accessFull {
+		return errAuthentication()
+	}
+	return nil
 }
 
 type claimsKey struct{}

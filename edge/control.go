@@ -17,7 +17,7 @@ import (
 // verified) and to simulate what happens outside Cloudflare (a registrar pointing
 // away: DNS drift; a hostname already held by another account).
 //
-// Over HTTP, authorised with the API token:
+// Over HTTP, authorised with the API token (a read-only token may only GET):
 //
 //	GET  /__edge/domains/{hostname}                  what the edge knows of hostname
 //	POST /__edge/domains/{hostname}  DomainControl   change it (PUT works too)
@@ -331,7 +331,7 @@ func controlledCert(st *domainState, host string) (*certState, bool) {
 
 // domainsControl serves /__edge/domains/{hostname}.
 func (e *Edge) domainsControl(w http.ResponseWriter, r *http.Request) {
-	if _, err := e.authenticate(r, apiToken); err != nil {
+	if err := e.authorizeControl(r); err != nil {
 		e.writeReply(w, r, reply{}, err)
 		return
 	}

@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -45,9 +46,20 @@ type Config struct {
 	// AccountID is the one account the edge knows; other accounts get Cloudflare's
 	// "could not route" not-found error. Required.
 	AccountID string
-	// APIToken is the one accepted API token (Authorization: Bearer). Anything else
-	// gets 403 with code 10000, as on Cloudflare. Required.
+	// APIToken is the account's full-access API token (Authorization: Bearer).
+	// Anything that is neither it nor one of ReadOnlyTokens gets 403 with code 10000,
+	// "Authentication error", as on Cloudflare. Required.
 	APIToken string
+	// ReadOnlyTokens are further API tokens of the account that may read but not
+	// change anything, like a Cloudflare token with only Read permissions (Workers
+	// Scripts: Read, ...): GET and HEAD are served as for APIToken; any other method
+	// (POST, PUT, PATCH, DELETE) on the API, and on the edge's own controls
+	// (/__edge/faults, /__edge/domains/), gets what Cloudflare answers a token that
+	// lacks the permission: 403 with code 10000, "Authentication error". A method a
+	// path does not take still gets its 405 first. Each must be non-empty and differ
+	// from APIToken. Optional; the edge keeps no tokens on disk (whoever starts it
+	// supplies them, as with APIToken).
+	ReadOnlyTokens []string
 	// Subdomain is the account's workers.dev-style subdomain; scripts are served at
 	// {script}.{Subdomain}.localhost. Default "appforge".
 	Subdomain string
@@ -134,6 +146,15 @@ func New(cfg Config) (*Edge, error) {
 	}
 	if cfg.APIToken == "" {
 		return nil, errors.New("edge: APIToken is required")
+	}
+	cfg.ReadOnlyTokens = slices.Clone(cfg.ReadOnlyTokens)
+	for _, t := range cfg.ReadOnlyTokens {
+		if t == "" {
+			return nil, errors.New("edge: a read-only token is empty")
+		}
+		if t == cfg.APIToken {
+			return nil, errors.New("edge: a read-only token is the same as APIToken")
+		}
 	}
 	if cfg.Subdomain == "" {
 		cfg.Subdomain = DefaultSubdomain

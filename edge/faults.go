@@ -21,7 +21,7 @@ import (
 // connection. It is not part of Cloudflare's API; the data plane is never affected.
 //
 // Set faults in Go with (*Edge).SetFaults, or over HTTP on the control endpoint
-// /__edge/faults (authorised with the API token):
+// /__edge/faults (authorised with the API token; a read-only token may only GET):
 //
 //	PUT    /__edge/faults  {"faults": [Fault, ...]}  replace the faults
 //	GET    /__edge/faults                            list them, with what is left
@@ -455,7 +455,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // faultsControl serves /__edge/faults.
 func (e *Edge) faultsControl(w http.ResponseWriter, r *http.Request) {
-	if _, err := e.authenticate(r, apiToken); err != nil {
+	if err := e.authorizeControl(r); err != nil {
 		e.writeReply(w, r, reply{}, err)
 		return
 	}

@@ -92,6 +92,9 @@ func (e *Edge) routeZone(mux *http.ServeMux, path string, ms methods) {
 		if !found {
 			return reply{}, errCouldNotRoute(r.URL.Path)
 		}
+		if err := authorize(r); err != nil {
+			return reply{}, err
+		}
 		return fn(r.WithContext(context.WithValue(r.Context(), zoneCtxKey{}, zoneCtx{st, z})))
 	}))
 }

@@ -95,6 +95,9 @@ type Stack struct {
 type EdgeCredentials struct {
 	AccountID string `json:"account_id"`
 	APIToken  string `json:"api_token"`
+	// ReadOnlyToken may only read (GET); its writes are refused as Cloudflare refuses a
+	// token without the permission (403, code 10000). For demos and tests.
+	ReadOnlyToken string `json:"read_only_token,omitempty"`
 }
 
 // Start brings up the parts. On error, what was started is stopped again.
@@ -339,7 +342,7 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 			_, tlsPort, _ := net.SplitHostPort(cfg.EdgeTLSAddr)
 			httpsPort, _ := strconv.Atoi(tlsPort)
 			st.edge, err = edge.New(edge.Config{DataDir: filepath.Join(cfg.DataDir, "edge"), AccountID: creds.AccountID, APIToken: creds.APIToken,
-				ZoneActivationDelay: cfg.EdgeZoneDelay, CertificateDelay: cfg.EdgeCertDelay, CustomHostnameDelay: cfg.EdgeHostnameDelay,
+				ReadOnlyTokens: []string{creds.ReadOnlyToken}, ZoneActivationDelay: cfg.EdgeZoneDelay, CertificateDelay: cfg.EdgeCertDelay, CustomHostnameDelay: cfg.EdgeHostnameDelay,
 				HTTPSPort: httpsPort, Logger: st.Log.With("component", "edge")})
 			if err != nil {
 				return nil, err
@@ -393,11 +396,15 @@ func edgeCredentials(dir string) (EdgeCredentials, error) {
 		if err := json.Unmarshal(b, &c); err != nil || c.AccountID == "" || c.APIToken == "" {
 			return c, fmt.Errorf("edge credentials %s are unreadable; delete the file to make new ones", path)
 		}
-		return c, nil
+		if c.ReadOnlyToken != "" {
+			return c, nil
+		}
+		c.ReadOnlyToken = "local-ro-" + randomHex(20) // made by an earlier version: add it
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return c, err
+	} else {
+		c = EdgeCredentials{AccountID: randomHex(16), APIToken: "local-" + randomHex(20), ReadOnlyToken: "local-ro-" + randomHex(20)}
 	}
-	c = EdgeCredentials{AccountID: randomHex(16), APIToken: "local-" + randomHex(20)}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return c, err
 	}
