@@ -752,6 +752,10 @@ func TestFailedProductionCheckRollsBack(t *testing.T) {
 	if st.ProductionVersion != 1 || st.LiveVersion != 2 {
 		t.Errorf("production %d preview %d, want 1 and 2", st.ProductionVersion, st.LiveVersion)
 	}
+	// Version 1 put back is checked like any deploy.
+	if calls := strings.Join(acts.Calls(), ","); !strings.HasSuffix(calls, "StartTurn:m4,ResolveVersion:2,Build:production,Deploy,Verify,PreviousDeployment:production,Deploy,Verify,FinishTurn:failed") {
+		t.Errorf("calls end %s", calls[max(0, len(calls)-160):])
+	}
 }
 
 func TestRollbackAndRestoreCommands(t *testing.T) {
@@ -768,7 +772,7 @@ func TestRollbackAndRestoreCommands(t *testing.T) {
 	h.run(AppInput{AppID: "app1"}, 7*time.Minute, func(s AppState) { st = s })
 	calls := strings.Join(acts.Calls(), ",")
 	for _, want := range []string{
-		"StartTurn:op1,PreviousDeployment:production,Deploy,Verify,FinishTurn:live",
+		"StartTurn:op1,PreviousDeployment:production,Deploy,Verify,FinishTurn:live,Measure",
 		"StartTurn:op2,ResolveVersion:1,RestoreVersion:1,Build,Deploy,Verify,FinishTurn:live",
 		"StartTurn:m4,ResolveVersion:2,Build:production,Deploy,Verify,FinishTurn:live,Measure",
 		"SyncSecrets:production:app1",

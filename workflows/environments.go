@@ -187,13 +187,9 @@ func (w *appWorkflow) rollbackProduction(ctx workflow.Context, finish *activitie
 		finish.Error += "; there is no earlier healthy production deployment to put back"
 		return
 	}
-	din := activities.DeployInput{AppID: w.state.AppID, VersionID: prev.VersionID, DeploymentID: w.newDeploymentID(ctx),
-		Environment: models.EnvProduction, Script: w.productionScript(), Rollback: true}
-	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil); err != nil {
-		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", prev.Number, errorMessage(err))
-		return
+	if w.putVersionBack(ctx, models.EnvProduction, prev.VersionID, prev.Number, finish) {
+		w.state.ProductionVersion = prev.Number
 	}
-	w.state.ProductionVersion = prev.Number
 }
 
 // rollbackEnvironment puts the environment's previous healthy deployment back, reusing
@@ -224,7 +220,15 @@ func (w *appWorkflow) rollbackEnvironment(ctx workflow.Context, m ChatMessage) {
 	finish.DeploymentID, finish.URL = deploymentID, url
 	finish.Reply = fmt.Sprintf("%s is back on version %d (it was on version %d) at %s. Nothing was rebuilt.", capitalize(env), prev.Number, was, url)
 	w.finish(ctx, finish)
+	// Production after a rollback is measured as after a publish, against the
+	// deployment before it.
+	if env == models.EnvProduction && workflow.GetVersion(ctx, changeMeasureRollback, workflow.DefaultVersion, 1) == 1 {
+		w.measure(ctx, deploymentID, url)
+	}
 }
+
+// changeMeasureRollback is the change ID of measuring production after a rollback.
+const changeMeasureRollback = "measure-rollback"
 
 // restore makes a new version from an old one's files and deploys it to preview; history
 // is never rewritten.

@@ -370,23 +370,53 @@ func pluralWord(n int, one, many string) string {
 
 // rollback puts the previous live version back on the preview script after a deploy
 // that went out but does not work.
-func (w *appWorkflow) rollback(ctx workflow.Context, finish *activities.FinishTurnInput) {
+func (w *appWorkflow) rollback(ctx workflow.Context, finish *activities.FinishTurnInput) bool {
 	if w.state.LiveVersionID == "" {
-		return
+		return false
 	}
-	din := activities.DeployInput{AppID: w.state.AppID, VersionID: w.state.LiveVersionID, DeploymentID: w.newDeploymentID(ctx),
-		Environment: models.EnvPreview, Script: w.state.PreviewScript, Rollback: true}
-	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil); err != nil {
-		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", w.state.LiveVersion, errorMessage(err))
+	return w.putVersionBack(ctx, models.EnvPreview, w.state.LiveVersionID, w.state.LiveVersion, finish)
+}
+
+// changeCheckPutBack is the change ID of checking a version put back after a failed
+// deploy, as every deploy is checked; runs before it did not.
+const changeCheckPutBack = "check-put-back"
+
+// putVersionBack redeploys an earlier version of env after a deploy that failed or does
+// not work, and checks it. What goes wrong is noted in finish.Error; it reports whether
+// the version is back (a version back that fails its check is back, and said to be
+// broken).
+func (w *appWorkflow) putVersionBack(ctx workflow.Context, env, versionID string, number int, finish *activities.FinishTurnInput) bool {
+	script := w.state.PreviewScript
+	if env == models.EnvProduction {
+		script = w.productionScript()
 	}
+	din := activities.DeployInput{AppID: w.state.AppID, VersionID: versionID, DeploymentID: w.newDeploymentID(ctx),
+		Environment: env, Script: script, Rollback: true}
+	var dep activities.DeployResult
+	if err := workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, &dep); err != nil {
+		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", number, errorMessage(err))
+		return false
+	}
+	if workflow.GetVersion(ctx, changeCheckPutBack, workflow.DefaultVersion, 1) == 1 {
+		var ver activities.VerifyResult
+		err := workflow.ExecuteActivity(verifyOptions(ctx), activities.VerifyName,
+			activities.VerifyInput{AppID: w.state.AppID, VersionID: versionID, DeploymentID: din.DeploymentID, URL: dep.URL}).Get(ctx, &ver)
+		if err != nil || !ver.OK {
+			problem := "the check could not run"
+			if err == nil && len(ver.Problems) > 0 {
+				problem = ver.Problems[0]
+			}
+			finish.Error += fmt.Sprintf("; version %d was put back but does not load correctly either (%s)", number, problem)
+		}
+	}
+	return true
 }
 
 // putBack redeploys the version the environment served before a deploy that changed
 // the script and then failed, and notes the outcome in finish.Error.
 func (w *appWorkflow) putBack(ctx workflow.Context, env string, secrets bool, finish *activities.FinishTurnInput) {
 	if env == models.EnvPreview {
-		if w.state.LiveVersionID != "" {
-			w.rollback(ctx, finish)
+		if w.rollback(ctx, finish) {
 			finish.Error += fmt.Sprintf("; version %d is back in the preview", w.state.LiveVersion)
 		}
 		return
@@ -405,16 +435,13 @@ func (w *appWorkflow) putBack(ctx workflow.Context, env string, secrets bool, fi
 	if err == nil && !rv.Found {
 		err = fmt.Errorf("version %d is not in the database", w.state.ProductionVersion)
 	}
-	if err == nil {
-		din := activities.DeployInput{AppID: w.state.AppID, VersionID: rv.VersionID, DeploymentID: w.newDeploymentID(ctx),
-			Environment: models.EnvProduction, Script: w.productionScript(), Rollback: true}
-		err = workflow.ExecuteActivity(deployOptions(ctx), activities.DeployName, din).Get(ctx, nil)
-	}
 	if err != nil {
 		finish.Error += fmt.Sprintf("; putting version %d back failed too: %s", w.state.ProductionVersion, errorMessage(err))
 		return
 	}
-	finish.Error += fmt.Sprintf("; version %d is back in production", w.state.ProductionVersion)
+	if w.putVersionBack(ctx, models.EnvProduction, rv.VersionID, rv.Number, finish) {
+		finish.Error += fmt.Sprintf("; version %d is back in production", w.state.ProductionVersion)
+	}
 }
 
 func (w *appWorkflow) newDeploymentID(ctx workflow.Context) string {
