@@ -218,10 +218,13 @@ func AppWorkflow(ctx workflow.Context, in AppInput) error {
 }
 
 type appWorkflow struct {
-	in           AppInput
-	state        AppState
-	drainSignals func()
-	log          interface {
+	in    AppInput
+	state AppState
+	// productionBuilds are production builds started beside a preview deploy, by
+	// version ID, for the publish that follows (not state: a new run starts none).
+	productionBuilds map[string]workflow.Future
+	drainSignals     func()
+	log              interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}

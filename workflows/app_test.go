@@ -718,6 +718,11 @@ func TestChangeAndPublishInOneMessage(t *testing.T) {
 	if st.ProductionVersion != 1 {
 		t.Errorf("production version = %d", st.ProductionVersion)
 	}
+	// The production bundle is built once, beside the preview deploy, not after it.
+	calls := strings.Join(acts.Calls(), ",")
+	if strings.Count(calls, "Build:production") != 1 || strings.Index(calls, "Build:production") > strings.Index(calls, "FinishTurn:live") {
+		t.Errorf("calls = %s: want one production build, started before the preview's answer", calls)
+	}
 }
 
 func TestNothingToPublishYet(t *testing.T) {

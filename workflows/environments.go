@@ -108,9 +108,8 @@ func (w *appWorkflow) publish(ctx workflow.Context, messageID string, number int
 	if w.productionBundles(ctx) {
 		// The production bundle, built when the preview went live (reused here) or now.
 		w.setPhase(ctx, PhaseBuild)
-		var built activities.BuildResult
-		in := activities.VersionInput{AppID: w.state.AppID, VersionID: rv.VersionID, Profile: models.ProfileProduction}
-		if err := workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in).Get(ctx, &built); err != nil {
+		built, err := w.productionBuild(ctx, rv.VersionID)
+		if err != nil {
 			w.fail(ctx, finish, fmt.Sprintf("I could not build version %d for production", number), err)
 			return
 		}

@@ -133,6 +133,11 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 		return
 	}
 
+	if start.Intent.Publish && w.productionBundles(ctx) && workflow.GetVersion(ctx, changeProductionBeside, workflow.DefaultVersion, 1) == 1 {
+		// "…and deploy it": the production bundle builds while the preview deploys, so
+		// that the publish after it does not wait for a build.
+		w.startProductionBuild(ctx, gen.VersionID)
+	}
 	url, deploymentID, ok := w.deployChecked(ctx, models.EnvPreview, gen.VersionID, gen.Number, &finish)
 	if !ok {
 		return
@@ -246,6 +251,35 @@ const changeProductionBundles = "production-bundles"
 
 func (w *appWorkflow) productionBundles(ctx workflow.Context) bool {
 	return workflow.GetVersion(ctx, changeProductionBundles, workflow.DefaultVersion, 1) == 1
+}
+
+// changeProductionBeside is the change ID of building the production bundle beside the
+// preview deploy when the same message publishes.
+const changeProductionBeside = "production-beside-preview"
+
+// startProductionBuild starts the production build of a version; the publish that
+// follows waits for it (productionBuild) instead of building again.
+func (w *appWorkflow) startProductionBuild(ctx workflow.Context, versionID string) {
+	if w.productionBuilds == nil {
+		w.productionBuilds = map[string]workflow.Future{}
+	}
+	in := activities.VersionInput{AppID: w.state.AppID, VersionID: versionID, Profile: models.ProfileProduction}
+	w.productionBuilds[versionID] = workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in)
+}
+
+// productionBuild builds a version for production, or waits for the build started by
+// startProductionBuild.
+func (w *appWorkflow) productionBuild(ctx workflow.Context, versionID string) (activities.BuildResult, error) {
+	var built activities.BuildResult
+	f, ok := w.productionBuilds[versionID]
+	if ok {
+		delete(w.productionBuilds, versionID)
+	} else {
+		in := activities.VersionInput{AppID: w.state.AppID, VersionID: versionID, Profile: models.ProfileProduction}
+		f = workflow.ExecuteActivity(buildOptions(ctx), activities.BuildName, in)
+	}
+	err := f.Get(ctx, &built)
+	return built, err
 }
 
 // prepareProduction builds the production bundle of a version that just went live in
