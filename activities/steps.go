@@ -102,11 +102,13 @@ type StepResult struct {
 
 // Step runs one generation step (for the LLM agent: one model call and its tool calls)
 // and records it with the version's files in one transaction. A step that was recorded
-// before returns its record without running again, so a retry resends one model call
-// at most and never applies its work twice.
+// before is not run again, so a retry resends one model call at most and never applies
+// its work twice; what follows the record (the version's fields and the step's events)
+// is done again from the record, since the attempt that recorded it may have died
+// before doing it.
 func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error) {
 	if prev, err := a.recordedStep(ctx, in); err == nil {
-		return prev, nil
+		return a.completeRecordedStep(ctx, in, prev)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return StepResult{}, err
 	}
@@ -145,22 +147,41 @@ func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error)
 	if err != nil {
 		return StepResult{}, providerError(err)
 	}
+	if _, created, err := a.Store.RecordStep(ctx, stepRecord(in, v.ID, out, time.Since(started))); err != nil {
+		return StepResult{}, err
+	} else if !created {
+		// Another attempt of this step recorded it first; its record stands, and it is
+		// completed from that record as a retry would.
+		prev, err := a.recordedStep(ctx, in)
+		if err != nil {
+			return StepResult{}, err
+		}
+		return a.completeRecordedStep(ctx, in, prev)
+	}
+	if err := a.finishStep(ctx, in, v, out); err != nil {
+		return StepResult{}, err
+	}
+	return stepResult(out), nil
+}
+
+// stepRecord is what Step records of a step's output.
+func stepRecord(in StepInput, versionID string, out generate.StepOutput, took time.Duration) models.StepRecord {
 	notes, _ := json.Marshal(out.Notes)
 	changes, _ := json.Marshal(out.Changes)
-	rec := models.StepRecord{
-		Step: models.GenerationStep{AppID: in.AppID, MessageID: in.MessageID, Round: in.Round, Step: in.Step, VersionID: v.ID,
-			Finished: out.Finished, Summary: out.Summary, Stopped: out.Stopped, Notes: string(notes), Changes: string(changes),
+	return models.StepRecord{
+		Step: models.GenerationStep{AppID: in.AppID, MessageID: in.MessageID, Round: in.Round, Step: in.Step, VersionID: versionID,
+			Finished: out.Finished, Summary: out.Summary, Stopped: out.Stopped, State: string(out.State), Notes: string(notes), Changes: string(changes),
 			ModelCalls: out.Usage.Calls, PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens,
-			CostUSD: out.Usage.CostUSD, DurationMS: time.Since(started).Milliseconds()},
+			CostUSD: out.Usage.CostUSD, DurationMS: took.Milliseconds()},
 		Messages: transcriptRows(out.Messages),
 		Files:    out.Files,
 	}
-	if _, created, err := a.Store.RecordStep(ctx, rec); err != nil {
-		return StepResult{}, err
-	} else if !created {
-		// Another attempt of this step finished first; its record stands.
-		return a.recordedStep(ctx, in)
-	}
+}
+
+// finishStep does what follows a step's record: the version's repair count, and once
+// the generator is done its summary and state, then the step's events. Doing it twice
+// is harmless (the same fields, keyed events), which is what lets a retry redo it.
+func (a *Activities) finishStep(ctx context.Context, in StepInput, v models.AppVersion, out generate.StepOutput) error {
 	fields := map[string]any{"repairs": in.Round}
 	if out.Finished {
 		if out.Summary != "" {
@@ -171,10 +192,54 @@ func (a *Activities) Step(ctx context.Context, in StepInput) (StepResult, error)
 		}
 	}
 	if err := a.Store.UpdateVersion(ctx, v.ID, fields); err != nil {
-		return StepResult{}, err
+		return err
 	}
 	a.stepEvents(ctx, in, v.Number, out)
-	return StepResult{Finished: out.Finished, Summary: out.Summary, Stopped: out.Stopped, Changes: len(out.Changes), Notes: len(out.Notes), Usage: out.Usage}, nil
+	return nil
+}
+
+// completeRecordedStep finishes a step recorded before, from its record, and returns
+// what the step did.
+func (a *Activities) completeRecordedStep(ctx context.Context, in StepInput, prev models.GenerationStep) (StepResult, error) {
+	out := generate.StepOutput{Finished: prev.Finished, Summary: prev.Summary, Stopped: prev.Stopped,
+		Usage: generate.Usage{Calls: prev.ModelCalls, PromptTokens: prev.PromptTokens, CompletionTokens: prev.CompletionTokens, CostUSD: prev.CostUSD}}
+	if prev.State != "" {
+		out.State = json.RawMessage(prev.State)
+	}
+	if err := unmarshalRecorded(prev.Changes, &out.Changes); err != nil {
+		return StepResult{}, fmt.Errorf("step %d.%d of message %s: changes: %w", in.Round, in.Step, in.MessageID, err)
+	}
+	if err := unmarshalRecorded(prev.Notes, &out.Notes); err != nil {
+		return StepResult{}, fmt.Errorf("step %d.%d of message %s: notes: %w", in.Round, in.Step, in.MessageID, err)
+	}
+	v, err := a.Store.VersionByID(ctx, prev.VersionID)
+	if err != nil {
+		return StepResult{}, notFoundOr(err)
+	}
+	if len(out.Changes) > 0 {
+		// The file_written events give each file's size. The version's files are still
+		// those the step left: the workflow runs the next step only after this one.
+		if out.Files, err = a.Store.Files(ctx, v.ID); err != nil {
+			return StepResult{}, err
+		}
+	}
+	if err := a.finishStep(ctx, in, v, out); err != nil {
+		return StepResult{}, err
+	}
+	return stepResult(out), nil
+}
+
+// unmarshalRecorded reads one of a step record's JSON columns; empty means none.
+func unmarshalRecorded(raw string, into any) error {
+	if raw == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(raw), into)
+}
+
+// stepResult is the part of a step's output the workflow decides by.
+func stepResult(out generate.StepOutput) StepResult {
+	return StepResult{Finished: out.Finished, Summary: out.Summary, Stopped: out.Stopped, Changes: len(out.Changes), Notes: len(out.Notes), Usage: out.Usage}
 }
 
 // messagePlan loads a chat message and the plan the Plan activity stored with it.
@@ -190,22 +255,18 @@ func (a *Activities) messagePlan(ctx context.Context, appID, messageID string) (
 	return msg, plan, nil
 }
 
-func (a *Activities) recordedStep(ctx context.Context, in StepInput) (StepResult, error) {
+// recordedStep returns the record of a step recorded before, or ErrNotFound.
+func (a *Activities) recordedStep(ctx context.Context, in StepInput) (models.GenerationStep, error) {
 	steps, err := a.Store.GenerationSteps(ctx, in.AppID, in.MessageID)
 	if err != nil {
-		return StepResult{}, err
+		return models.GenerationStep{}, err
 	}
 	for _, s := range steps {
 		if s.Round == in.Round && s.Step == in.Step {
-			var changes []generate.Change
-			var notes []string
-			json.Unmarshal([]byte(s.Changes), &changes)
-			json.Unmarshal([]byte(s.Notes), &notes)
-			return StepResult{Finished: s.Finished, Summary: s.Summary, Stopped: s.Stopped, Changes: len(changes), Notes: len(notes),
-				Usage: generate.Usage{Calls: s.ModelCalls, PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens, CostUSD: s.CostUSD}}, nil
+			return s, nil
 		}
 	}
-	return StepResult{}, fmt.Errorf("step %d.%d: %w", in.Round, in.Step, models.ErrNotFound)
+	return models.GenerationStep{}, fmt.Errorf("step %d.%d: %w", in.Round, in.Step, models.ErrNotFound)
 }
 
 // stepEvents tells the user what a step did.

@@ -554,6 +554,54 @@ func TestMessageIDReused(t *testing.T) {
 	})
 }
 
+// A late retry of a message whose turn has finished is answered from the database and
+// not handed to the workflow again: the workflow remembers only its last message IDs
+// (none after a reset), so it would run the turn again and put the message's old
+// version back live. A message still waiting for its turn is handed over as before.
+func TestLateRetryOfFinishedMessageIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		ts := newTestServer(t, s, api.Options{})
+		create := `{"message": "Create a todo app", "message_id": "late-1"}`
+		first := accepted(t, ts.post(t, "/v1/apps", create))
+		msgs := "/v1/apps/" + first.AppID + "/messages"
+		change := `{"message": "Add dark mode", "message_id": "late-2"}`
+		accepted(t, ts.post(t, msgs, change))
+		waiting := `{"message": "Add a footer", "message_id": "late-3"}`
+		accepted(t, ts.post(t, msgs, waiting))
+		// The first two turns end, one live and one failed, as FinishTurn records them.
+		storetest.Must(t, s.UpdateMessage(t.Context(), first.AppID, "late-1", map[string]any{"status": models.MessageDone}), "finish late-1")
+		storetest.Must(t, s.UpdateMessage(t.Context(), first.AppID, "late-2", map[string]any{"status": models.MessageFailed}), "finish late-2")
+		events := len(eventsOf(t, s, first.AppID))
+		// The workflow forgets every message ID, as after an operator reset.
+		ts.WF.mu.Lock()
+		ts.WF.sent, ts.WF.results = nil, map[string]workflows.SendResult{}
+		ts.WF.mu.Unlock()
+
+		for _, tc := range []struct{ path, body, id, status string }{{"/v1/apps", create, "late-1", "done"}, {msgs, create, "late-1", "done"}, {msgs, change, "late-2", "failed"}} {
+			got := accepted(t, ts.post(t, tc.path, tc.body))
+			if got.AppID != first.AppID || got.MessageID != tc.id || got.Status != tc.status || got.Position != 0 || !got.Duplicate {
+				t.Errorf("late retry of %s to %s = %+v, want app %s, %s, position 0, a duplicate", tc.id, tc.path, got, first.AppID, tc.status)
+			}
+		}
+		if sent := ts.WF.sentTo(first.AppID); len(sent) != 0 {
+			t.Errorf("workflow got %+v again, want no finished message handed over twice", sent)
+		}
+		if n := len(eventsOf(t, s, first.AppID)); n != events {
+			t.Errorf("got %d events after the late retries, want %d as before", n, events)
+		}
+		// A message whose turn has not run yet still reaches the workflow on a retry.
+		again := accepted(t, ts.post(t, msgs, waiting))
+		if again.MessageID != "late-3" || again.Duplicate {
+			t.Errorf("retry of the waiting message = %+v, want late-3 handed over", again)
+		}
+		want := []workflows.ChatMessage{{ID: "late-3", Text: "Add a footer"}}
+		if sent := ts.WF.sentTo(first.AppID); !slices.Equal(sent, want) {
+			t.Errorf("workflow got %+v, want %+v", sent, want)
+		}
+	})
+}
+
 func TestWorkflowServiceUnavailable(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *models.Store) {

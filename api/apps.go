@@ -163,6 +163,16 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 		s.fail(c, &apiError{Status: http.StatusConflict, Code: "message_id_reused", Message: fmt.Sprintf("message_id %q was already used for a different message", m.ID)})
 		return
 	}
+	if turnFinished(stored) {
+		// A late retry of a message whose turn has ended is answered from the database and
+		// never handed over again: the workflow remembers only its last message IDs (and
+		// none after a reset), so it would take the message as new and run the turn again,
+		// putting the message's old version back live over the newer ones. The answer is
+		// the workflow's for a message it has seen, with the turn's end ("done" or
+		// "failed") as its status: nothing new is queued.
+		c.JSON(http.StatusAccepted, sendResponse{AppID: appID, MessageID: m.ID, Status: stored.Status, Duplicate: true, Links: s.linksFor(appID)})
+		return
+	}
 	res, err := s.wf.Send(ctx, appID, m)
 	if err != nil {
 		// The message is stored: say which, so that the client can retry it (and the
@@ -186,6 +196,13 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 		}
 	}
 	c.JSON(http.StatusAccepted, sendResponse{AppID: appID, MessageID: m.ID, Status: "queued", Position: res.Position, Duplicate: res.Duplicate, Links: s.linksFor(appID)})
+}
+
+// turnFinished reports whether a stored user message's turn has ended (FinishTurn set
+// its outcome), as opposed to one still queued or being worked on, which the workflow
+// must still get.
+func turnFinished(m models.ChatMessage) bool {
+	return m.Status == models.MessageDone || m.Status == models.MessageFailed
 }
 
 // Redeliver hands over stored messages that never reached their workflow (it was down

@@ -266,6 +266,10 @@ type GenerationStep struct {
 	Finished  bool   `json:"finished"`
 	Summary   string `gorm:"type:text" json:"summary,omitempty"`
 	Stopped   string `gorm:"type:text" json:"stopped,omitempty"`
+	// State is the generator's state after a finished step. It is kept with the step
+	// because the version gets it only after the step is recorded: a retry of a step
+	// whose first attempt died in between must still give it to the version.
+	State string `gorm:"type:text" json:"-"`
 	// Notes and Changes are JSON arrays.
 	Notes            string    `gorm:"type:text" json:"-"`
 	Changes          string    `gorm:"type:text" json:"-"`
