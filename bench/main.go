@@ -167,7 +167,7 @@ func run(n int, db string, verbose, llm bool) error {
 	row("request → live preview (change)", changed, func(s sample) time.Duration { return s.total })
 	all := append(append([]sample(nil), created...), changed...)
 	row("  request → build start", all, func(s sample) time.Duration { return s.beforeBuild })
-	row("  build (workspace + vite)", all, func(s sample) time.Duration { return s.build })
+	row("  build (workspace + bundler)", all, func(s sample) time.Duration { return s.build })
 	row("    bundler (esbuild or vite)", all, func(s sample) time.Duration { return s.vite })
 	row("  deploy (edge API)", all, func(s sample) time.Duration { return s.deploy })
 	row("  verify (fetch site)", all, func(s sample) time.Duration { return s.verify })
