@@ -78,7 +78,10 @@ type Activities struct {
 	// Chromium measures Largest Contentful Paint ("" for Debian's /usr/bin/chromium, "-"
 	// for none); BrowserHostRules maps hostnames for it (apps on an edge in another
 	// container).
-	Chromium         string
+	Chromium string
+	// PlaywrightPath is the node_modules folder with playwright-core ("": perf's own
+	// search).
+	PlaywrightPath   string
 	BrowserHostRules string
 	Logger           *slog.Logger
 }

@@ -34,7 +34,7 @@ type MeasureResult struct {
 func (a *Activities) Measure(ctx context.Context, in MeasureInput) (MeasureResult, error) {
 	stop := heartbeatEvery(ctx, 5*time.Second, "measuring")
 	defer stop()
-	m, err := perf.Measure(ctx, in.URL, perf.Options{HTTPClient: a.HTTPClient, Chromium: a.Chromium, SkipBrowser: a.Chromium == "-", HostResolverRules: a.BrowserHostRules})
+	m, err := perf.Measure(ctx, in.URL, perf.Options{HTTPClient: a.HTTPClient, Chromium: a.Chromium, SkipBrowser: a.Chromium == "-", NodePath: a.PlaywrightPath, HostResolverRules: a.BrowserHostRules})
 	if errors.Is(err, perf.ErrNotMeasurable) {
 		return MeasureResult{}, nonRetryable(ErrTypeInvalidInput, err)
 	}

@@ -147,6 +147,9 @@ type Config struct {
 	// Chromium measures Largest Contentful Paint after production deploys
 	// (APPFORGE_CHROMIUM, default /usr/bin/chromium when installed; "-" turns it off).
 	Chromium string
+	// PlaywrightPath is a node_modules folder holding playwright-core
+	// (APPFORGE_PLAYWRIGHT_PATH; default .tools/browser/node_modules, made by make browser).
+	PlaywrightPath string
 
 	// SecretKey seals app secrets at rest (AES-256-GCM), base64 or hex of 32 bytes
 	// (APPFORGE_SECRET_KEY); empty means a key file made once in DataDir.
@@ -201,6 +204,7 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		ModelOutputPrice:     e.price("APPFORGE_MODEL_OUTPUT_PRICE"),
 		SecretKey:            Secret(e.str("APPFORGE_SECRET_KEY", "")),
 		Chromium:             e.str("APPFORGE_CHROMIUM", ""),
+		PlaywrightPath:       e.str("APPFORGE_PLAYWRIGHT_PATH", ""),
 		EdgeTLSAddr:          e.str("APPFORGE_EDGE_TLS_ADDR", "127.0.0.1:8443"),
 		EdgeZoneDelay:        e.durationOrZero("APPFORGE_EDGE_ZONE_DELAY", 5*time.Second),
 		EdgeCertDelay:        e.durationOrZero("APPFORGE_EDGE_CERT_DELAY", 2*time.Second),

@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		acts := &activities.Activities{
 			Store: st.Store, Generator: gen, Builder: st.Builder, Deployer: deployer, Secrets: st.Secrets,
 			DomainProvider: deployer, Domains: domainConfig(cfg),
-			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Chromium: cfg.Chromium, BrowserHostRules: st.browserHostRules(),
+			HTTPClient: verify.NewHTTPClient(30*time.Second, st.localEdgeDial()), Chromium: cfg.Chromium, PlaywrightPath: cfg.PlaywrightPath, BrowserHostRules: st.browserHostRules(),
 			Logger: log.With("component", "activities"),
 		}
 		st.workers, err = worker.Start(worker.Options{
