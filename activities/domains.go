@@ -62,7 +62,11 @@ type DomainObservation struct {
 	// certificate are active).
 	Ready bool
 	// DNSOK: our own lookups found what the domain needs.
-	DNSOK          bool
+	DNSOK bool
+	// LookupFailed: our own lookups got no answer (the resolver timed out or could not be
+	// reached), so DNSOK is false without anything being known to be wrong; Findings
+	// say so. Cloudflare's statuses are still what they are.
+	LookupFailed   bool
 	Findings       []string
 	ProviderStatus string
 	SSLStatus      string

@@ -149,8 +149,8 @@ func (a *Activities) DomainCheck(ctx context.Context, in DomainInput) (DomainObs
 		return DomainObservation{}, domainError(err)
 	}
 	obs := DomainObservation{ProviderStatus: zone.Status, Ready: zone.Status == cloudflare.ZoneActive}
-	report := a.dnsCheck(ctx, domains.Expectation{Hostname: zone.Name, NameServers: zone.NameServers})
-	obs.DNSOK, obs.Findings = report.OK, findingMessages(report)
+	report, lookupFailed := a.dnsCheck(ctx, domains.Expectation{Hostname: zone.Name, NameServers: zone.NameServers})
+	obs.DNSOK, obs.LookupFailed, obs.Findings = report.OK, lookupFailed, findingMessages(report)
 	if zone.Status == cloudflare.ZoneMoved && len(obs.Findings) == 0 {
 		obs.Findings = []string{fmt.Sprintf("Cloudflare reports %s as moved: its nameservers no longer point at Cloudflare.", zone.Name)}
 	}
@@ -181,8 +181,8 @@ func (a *Activities) checkCustomHostname(ctx context.Context, in DomainInput) (D
 			want.TXT[i.Name] = i.Value
 		}
 	}
-	report := a.dnsCheck(ctx, want)
-	obs := DomainObservation{ProviderStatus: ch.Status, SSLStatus: ch.SSLStatus, Instructions: instr, DNSOK: report.OK, Findings: findingMessages(report)}
+	report, lookupFailed := a.dnsCheck(ctx, want)
+	obs := DomainObservation{ProviderStatus: ch.Status, SSLStatus: ch.SSLStatus, Instructions: instr, DNSOK: report.OK, LookupFailed: lookupFailed, Findings: findingMessages(report)}
 	obs.Ready = ch.Status == cloudflare.HostnameActive && ch.SSLStatus == cloudflare.SSLActive
 	if failed := sslFailure(in.Hostname, ch); failed != "" {
 		obs.Failed = failed
@@ -213,15 +213,34 @@ func sslFailure(hostname string, ch cloudflare.CustomHostname) string {
 	return ""
 }
 
-func (a *Activities) dnsCheck(ctx context.Context, e domains.Expectation) domains.Report {
+// dnsCheck runs our own DNS check (skipped, as passing, without a resolver: the local
+// edge). lookupFailed says the check itself did not get answers (the resolver timed
+// out or was unreachable): the report then fails without anything known to be wrong.
+func (a *Activities) dnsCheck(ctx context.Context, e domains.Expectation) (report domains.Report, lookupFailed bool) {
 	if a.Domains.Resolver == nil {
-		return domains.Report{OK: true}
+		return domains.Report{OK: true}, false
 	}
 	report, err := a.Domains.Resolver.Check(ctx, e)
 	if err != nil {
-		return domains.Report{Findings: []domains.Finding{{Message: "I could not look the domain up in DNS just now (" + err.Error() + "); Cloudflare's status is what counts."}}}
+		return domains.Report{Findings: []domains.Finding{{Problem: domains.ProblemTimeout,
+			Message: fmt.Sprintf("I could not look %s up in DNS just now (%s); I will look again at the next check.", e.Hostname, err)}}}, true
 	}
-	return report
+	return report, !report.OK && onlyTimeouts(report)
+}
+
+// onlyTimeouts: every failed finding is a lookup that got no answer in time.
+func onlyTimeouts(r domains.Report) bool {
+	n := 0
+	for _, f := range r.Findings {
+		if f.OK {
+			continue
+		}
+		if f.Problem != domains.ProblemTimeout {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 func findingMessages(r domains.Report) []string {
@@ -386,12 +405,15 @@ func (a *Activities) DomainRecord(ctx context.Context, in DomainRecordInput) err
 		if in.CertificateExpiry != nil && !in.CertificateExpiry.IsZero() {
 			d.CertificateExpiry = in.CertificateExpiry
 		}
+		// The workflow says when it checks next (an active domain: its next watch), or
+		// nil when nothing is scheduled (it waits for the user); a time already past
+		// is never a true next check.
 		d.LastCheckedAt, d.NextCheckAt = in.CheckedAt, in.NextCheckAt
+		if d.NextCheckAt != nil && in.CheckedAt != nil && d.NextCheckAt.Before(*in.CheckedAt) {
+			d.NextCheckAt = nil
+		}
 		if in.ActiveAt != nil {
 			d.ActiveAt = in.ActiveAt
-		}
-		if in.Status == models.DomainActive {
-			d.NextCheckAt = nil
 		}
 		if err := a.Store.SaveDomain(ctx, d); err != nil {
 			return err

@@ -26,8 +26,8 @@ func DomainWorkflowID(hostname string) string { return "domain/" + hostname }
 
 // DomainOptions tune the waits.
 type DomainOptions struct {
-	// GiveUpAfter ends the waiting for DNS (default 7 days, Cloudflare's own re-check
-	// window); a "check now" starts it again.
+	// GiveUpAfter ends the waiting for DNS, and for the certificate (default 7 days,
+	// Cloudflare's own re-check window); a "check now" starts it again.
 	GiveUpAfter time.Duration `json:"give_up_after,omitempty"`
 	// MinBackoff and MaxBackoff bound the durable timers between checks (10 s, 1 h).
 	MinBackoff time.Duration `json:"min_backoff,omitempty"`
@@ -97,7 +97,23 @@ type domainWorkflow struct {
 	checkNow workflow.ReceiveChannel
 	detach   workflow.ReceiveChannel
 	detached bool
+	// redo: setting up again after drift, when Cloudflare's word is not enough.
+	redo bool
 }
+
+// Changes to the domain workflow's commands, for workflow.GetVersion: histories
+// recorded before a change replay the old way.
+const (
+	// changeCertificateGiveUp: the certificate wait gives up after GiveUpAfter.
+	changeCertificateGiveUp = "domain-certificate-give-up"
+	// changeDriftNeedsDNS: after drift, Cloudflare's "active" is ready only once our own
+	// DNS check passes too.
+	changeDriftNeedsDNS = "domain-drift-needs-dns"
+	// changeLookupNotDrift: a DNS lookup that got no answer is noted, not drift.
+	changeLookupNotDrift = "domain-lookup-not-drift"
+	// changeWatchNextCheck: an active domain records its next watch, after every watch.
+	changeWatchNextCheck = "domain-watch-next-check"
+)
 
 // errDetached ends the workflow when the user detaches the domain mid-way.
 var errDetached = temporal.NewCanceledError("detached")
@@ -203,12 +219,22 @@ func (w *domainWorkflow) setUp(ctx workflow.Context) error {
 	}
 	w.state.Active = true
 	now := workflow.Now(ctx)
+	r := activities.DomainRecordInput{Status: models.DomainActive, Message: w.liveMessage(), EventType: "domain_active", ActiveAt: &now}
+	if workflow.GetVersion(ctx, changeWatchNextCheck, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		next := now.Add(w.opts.WatchEvery) // the first watch
+		r.NextCheckAt = &next
+	}
+	w.recordWith(ctx, r)
+	return nil
+}
+
+// liveMessage is the message of an active domain.
+func (w *domainWorkflow) liveMessage() string {
 	msg := fmt.Sprintf("https://%s is live.", w.in.Primary)
 	if w.in.Secondary != "" {
 		msg += fmt.Sprintf(" https://%s redirects to it.", w.in.Secondary)
 	}
-	w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainActive, Message: msg, EventType: "domain_active", ActiveAt: &now})
-	return nil
+	return msg
 }
 
 // waitUntilReady checks on a backoff until the zone (or custom hostname and its
@@ -221,12 +247,21 @@ func (w *domainWorkflow) waitUntilReady(ctx workflow.Context) error {
 		obs, err := w.check(ctx)
 		if err != nil {
 			// Cloudflare or our resolver did not answer: say so, and look again later.
-			w.record(ctx, models.DomainWaitingDNS, fmt.Sprintf("Checking %s did not work this time (%s); checking again soon.", w.in.Hostname, errorMessage(err)), "")
+			next := workflow.Now(ctx).Add(backoff)
+			w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainWaitingDNS, NextCheckAt: &next,
+				Message: fmt.Sprintf("Checking %s did not work this time (%s); checking again soon.", w.in.Hostname, errorMessage(err))})
 			if err := w.waitForCheck(ctx, backoff); err != nil {
 				return err
 			}
 			backoff = min(backoff*2, w.opts.MaxBackoff)
 			continue
+		}
+		if obs.Ready && w.redo && !obs.DNSOK &&
+			workflow.GetVersion(ctx, changeDriftNeedsDNS, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			// The domain drifted: Cloudflare may still call the zone active while the
+			// DNS is wrong, so it is ready only when our own check passes too. (Without a
+			// resolver the check is skipped and passes.)
+			obs.Ready = false
 		}
 		if obs.Ready {
 			return nil
@@ -249,8 +284,8 @@ func (w *domainWorkflow) waitUntilReady(ctx workflow.Context) error {
 			continue
 		}
 		next := workflow.Now(ctx).Add(backoff)
-		w.state.NextCheckAt = &next
-		w.recordObservation(ctx, models.DomainWaitingDNS, waitingMessage(w.in, w.state.Instructions, obs), obs, "domain_waiting")
+		w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainWaitingDNS, Message: waitingMessage(w.in, w.state.Instructions, obs),
+			Observed: &obs, EventType: "domain_waiting", NextCheckAt: &next})
 		if err := w.waitForCheck(ctx, backoff); err != nil {
 			return err
 		}
@@ -258,7 +293,8 @@ func (w *domainWorkflow) waitUntilReady(ctx workflow.Context) error {
 	}
 }
 
-// waitForCertificate polls the certificate on a backoff until it is active.
+// waitForCertificate polls the certificate on a backoff until it is active. After
+// GiveUpAfter it gives up with a clear state and waits for a "check now".
 func (w *domainWorkflow) waitForCertificate(ctx workflow.Context) error {
 	backoff := w.opts.MinBackoff
 	started := workflow.Now(ctx)
@@ -278,12 +314,23 @@ func (w *domainWorkflow) waitForCertificate(ctx workflow.Context) error {
 			if err := w.waitForCheck(ctx, 0); err != nil {
 				return err
 			}
+			started, backoff = workflow.Now(ctx), w.opts.MinBackoff
+			continue
+		}
+		if workflow.Now(ctx).Sub(started) >= w.opts.GiveUpAfter &&
+			workflow.GetVersion(ctx, changeCertificateGiveUp, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainGaveUp, CertificateStatus: cert.Status, EventType: "domain_gave_up",
+				Message: fmt.Sprintf("Gave up waiting after %s: Cloudflare never issued the certificate for %s (last seen: status %s). Check again to wait once more (POST …/domains/%s/check); if it stays stuck, detach the domain and attach it again so that Cloudflare orders a new certificate.",
+					days(w.opts.GiveUpAfter), w.in.Hostname, orUnknown(cert.Status), w.in.Hostname)})
+			if err := w.waitForCheck(ctx, 0); err != nil {
+				return err
+			}
+			started, backoff = workflow.Now(ctx), w.opts.MinBackoff
 			continue
 		}
 		msg := fmt.Sprintf("Cloudflare is issuing the certificate for %s (status %s, waiting %s so far); nothing to do.", w.in.Hostname, cert.Status,
 			workflow.Now(ctx).Sub(started).Round(time.Second))
 		next := workflow.Now(ctx).Add(backoff)
-		w.state.NextCheckAt = &next
 		w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainCertificate, Message: msg, CertificateStatus: cert.Status, NextCheckAt: &next})
 		if err := w.waitForCheck(ctx, backoff); err != nil {
 			return err
@@ -295,21 +342,50 @@ func (w *domainWorkflow) waitForCertificate(ctx workflow.Context) error {
 // watch checks an active domain now and then for DNS drift and certificate expiry,
 // and sets it up again when it drifted. It continues as new now and then.
 func (w *domainWorkflow) watch(ctx workflow.Context) error {
+	v := workflow.GetVersion(ctx, changeWatchNextCheck, workflow.DefaultVersion, 1)
 	for i := 0; i < w.opts.WatchesPerRun; i++ {
-		next := workflow.Now(ctx).Add(w.opts.WatchEvery)
-		w.state.NextCheckAt = &next
-		if err := w.waitForCheck(ctx, w.opts.WatchEvery); err != nil {
+		wait := w.opts.WatchEvery
+		if v == workflow.DefaultVersion {
+			next := workflow.Now(ctx).Add(w.opts.WatchEvery)
+			w.state.NextCheckAt = &next
+		} else {
+			// Each watch records when the next one is (going active records the first);
+			// record it here only when nothing in the future was.
+			if w.state.NextCheckAt == nil || !w.state.NextCheckAt.After(workflow.Now(ctx)) {
+				next := workflow.Now(ctx).Add(w.opts.WatchEvery)
+				w.recordWith(ctx, activities.DomainRecordInput{Status: w.state.Status, Message: w.state.Message, NextCheckAt: &next})
+			}
+			wait = max(w.state.NextCheckAt.Sub(workflow.Now(ctx)), time.Second)
+		}
+		if err := w.waitForCheck(ctx, wait); err != nil {
 			return err
+		}
+		if v != workflow.DefaultVersion {
+			w.state.NextCheckAt = nil // checking now
 		}
 		w.state.Watches++
 		obs, err := w.check(ctx)
 		if err != nil {
-			continue // a failed look is not drift; the next watch looks again
+			// A failed look is not drift; the next watch looks again.
+			w.watched(ctx, v, activities.DomainRecordInput{Status: w.state.Status, Message: w.state.Message})
+			continue
+		}
+		if obs.Ready && obs.LookupFailed &&
+			workflow.GetVersion(ctx, changeLookupNotDrift, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			// Cloudflare still serves it and our own lookup got no answer: nothing is
+			// known to be wrong. Note it; the next watch looks again.
+			workflow.GetLogger(ctx).Warn("domain watch: DNS lookup failed", "hostname", w.in.Hostname, "findings", obs.Findings)
+			w.watched(ctx, v, activities.DomainRecordInput{Status: models.DomainActive, Observed: &obs,
+				Message: w.liveMessage() + " The last watch could not check its DNS: " + strings.Join(obs.Findings, " ")})
+			continue
 		}
 		if !obs.Ready || !obs.DNSOK {
 			w.state.Active = false
 			w.recordObservation(ctx, models.DomainDrift, fmt.Sprintf("%s no longer points where it must: %s", w.in.Hostname, waitingMessage(w.in, w.state.Instructions, obs)), obs, "domain_drift")
-			if err := w.setUp(ctx); err != nil {
+			w.redo = true
+			err := w.setUp(ctx)
+			w.redo = false
+			if err != nil {
 				return err
 			}
 			continue
@@ -317,18 +393,41 @@ func (w *domainWorkflow) watch(ctx workflow.Context) error {
 		if w.in.Mode == models.DomainZone {
 			var cert activities.CertificateResult
 			if err := workflow.ExecuteActivity(domainOptions(ctx), activities.DomainCertificateName, w.activityInput()).Get(ctx, &cert); err != nil {
+				w.watched(ctx, v, activities.DomainRecordInput{Status: w.state.Status, Message: w.state.Message})
 				continue
 			}
 			if !cert.Active || (!cert.ExpiresAt.IsZero() && cert.ExpiresAt.Sub(workflow.Now(ctx)) < w.opts.RenewWarning) {
 				exp := cert.ExpiresAt
-				w.recordWith(ctx, activities.DomainRecordInput{Status: models.DomainCertificate, CertificateStatus: cert.Status, CertificateExpiry: &exp, EventType: "domain_certificate",
+				w.watchedAlways(ctx, v, activities.DomainRecordInput{Status: models.DomainCertificate, CertificateStatus: cert.Status, CertificateExpiry: &exp, EventType: "domain_certificate",
 					Message: fmt.Sprintf("The certificate for %s expires %s and has not renewed yet (status %s); Cloudflare renews it on its own when DNS points at it.", w.in.Hostname, exp.Format("2006-01-02"), cert.Status)})
+				continue
 			}
 		}
+		// All well: the domain is live (again, after a note or a warning).
+		w.watched(ctx, v, activities.DomainRecordInput{Status: models.DomainActive, Message: w.liveMessage(), Observed: &obs})
 	}
 	state := w.state
 	return workflow.NewContinueAsNewError(ctx, DomainWorkflow, DomainInput{AppID: w.in.AppID, Hostname: w.in.Hostname, Mode: w.in.Mode,
 		Primary: w.in.Primary, Secondary: w.in.Secondary, Script: w.in.Script, Options: w.in.Options, State: &state})
+}
+
+// watched records how a watch went, with the next watch's time. Before
+// changeWatchNextCheck a watch recorded nothing.
+func (w *domainWorkflow) watched(ctx workflow.Context, v workflow.Version, r activities.DomainRecordInput) {
+	if v == workflow.DefaultVersion {
+		return
+	}
+	w.watchedAlways(ctx, v, r)
+}
+
+// watchedAlways records how a watch went (before changeWatchNextCheck too, with no
+// next check then).
+func (w *domainWorkflow) watchedAlways(ctx workflow.Context, v workflow.Version, r activities.DomainRecordInput) {
+	if v != workflow.DefaultVersion {
+		next := workflow.Now(ctx).Add(w.opts.WatchEvery)
+		r.NextCheckAt = &next
+	}
+	w.recordWith(ctx, r)
 }
 
 // check observes the domain once.
@@ -393,19 +492,18 @@ func (w *domainWorkflow) recordObservation(ctx workflow.Context, status, msg str
 }
 
 // recordWith saves what the API shows; the event, when named, tells the app's chat.
-// A message repeated while waiting is not sent as an event again.
+// A message repeated while waiting is not sent as an event again. r.NextCheckAt is
+// when the workflow checks next, nil when nothing is scheduled (it waits for the
+// user, or goes on at once).
 func (w *domainWorkflow) recordWith(ctx workflow.Context, r activities.DomainRecordInput) {
 	if r.Status == w.state.Status && r.Message == w.state.Message && r.EventType != "domain_active" {
 		r.EventType = ""
 	}
-	w.state.Status, w.state.Message = r.Status, r.Message
+	w.state.Status, w.state.Message, w.state.NextCheckAt = r.Status, r.Message, r.NextCheckAt
 	r.AppID, r.Hostname, r.Mode, r.Primary, r.Secondary = w.in.AppID, w.in.Hostname, w.in.Mode, w.in.Primary, w.in.Secondary
 	r.ZoneID, r.CustomHostnameID, r.Instructions = w.state.ZoneID, w.state.CustomHostnameID, w.state.Instructions
 	now := workflow.Now(ctx)
 	r.CheckedAt = &now
-	if r.NextCheckAt == nil {
-		r.NextCheckAt = w.state.NextCheckAt
-	}
 	dbCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue: TaskQueue, StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
@@ -432,7 +530,7 @@ func waitingMessage(in DomainInput, instr []activities.Instruction, obs activiti
 	} else {
 		fmt.Fprintf(&b, "Cloudflare has not validated %s yet (hostname %s, certificate %s).", in.Hostname, orUnknown(obs.ProviderStatus), orUnknown(obs.SSLStatus))
 	}
-	if len(instr) > 0 && !obs.DNSOK {
+	if len(instr) > 0 && !obs.DNSOK && !obs.LookupFailed {
 		b.WriteString(" Set:")
 		for _, i := range instr {
 			fmt.Fprintf(&b, " %s %s %s;", i.Type, i.Name, i.Value)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/appforge/appforge/activities"
+	"github.com/appforge/appforge/cloudflare"
+	"github.com/appforge/appforge/domains"
 	"github.com/appforge/appforge/models"
 )
 
@@ -30,6 +34,14 @@ type fakeDomain struct {
 	certFails    bool // the certificate fails validation until checkNow
 	conflictOnce bool // the first attach finds a DNS record in the way
 	driftAt      int  // the check number (counting all) that sees the DNS gone
+	// dnsWrongUntil: after the drift, checks up to this number find Cloudflare still
+	// calling the zone active while our own DNS check fails.
+	dnsWrongUntil int
+	// lookupAt: the check number answered by lookup (the real activity, say).
+	lookupAt int
+	lookup   func(context.Context, activities.DomainInput) (activities.DomainObservation, error)
+	// recordTo, when set, saves the records through the real activity too.
+	recordTo *activities.Activities
 
 	checks, certChecks, attaches int
 }
@@ -54,8 +66,14 @@ func (f *fakeDomain) Check(ctx context.Context, in activities.DomainInput) (acti
 	n := f.checks
 	f.mu.Unlock()
 	f.record("Check")
+	if f.lookupAt > 0 && n == f.lookupAt {
+		return f.lookup(ctx, in)
+	}
 	if f.driftAt > 0 && n == f.driftAt {
 		return activities.DomainObservation{Findings: []string{"your nameservers are ns1.registrar.example again."}, ProviderStatus: "moved"}, nil
+	}
+	if f.driftAt > 0 && n > f.driftAt && n <= f.dnsWrongUntil {
+		return activities.DomainObservation{Ready: true, Findings: []string{"your nameservers are ns1.registrar.example again."}, ProviderStatus: "active"}, nil
 	}
 	if f.readyAfter < 0 || n <= f.readyAfter {
 		return activities.DomainObservation{Findings: []string{"your nameservers are still ns1.registrar.example and ns2.registrar.example."}, ProviderStatus: "pending"}, nil
@@ -100,6 +118,9 @@ func (f *fakeDomain) Record(ctx context.Context, in activities.DomainRecordInput
 	f.mu.Lock()
 	f.records = append(f.records, in)
 	f.mu.Unlock()
+	if f.recordTo != nil {
+		return f.recordTo.DomainRecord(ctx, in)
+	}
 	return nil
 }
 
@@ -221,6 +242,9 @@ func TestDomainThatNeverActivatesGivesUp(t *testing.T) {
 	if gaveUp.Status != models.DomainGaveUp || !strings.Contains(gaveUp.Message, "Gave up waiting after 7 days") || !strings.Contains(gaveUp.Message, "check again") {
 		t.Errorf("after 8 days: %+v", gaveUp)
 	}
+	if gaveUp.NextCheckAt != nil {
+		t.Errorf("gave up, yet the next check is %v: none is scheduled", gaveUp.NextCheckAt)
+	}
 	// Backoff: 10 s doubling to an hour, so about 24 checks a day at the end, not thousands.
 	if f.checks < 10 || f.checks > 250 {
 		t.Errorf("checks over 7 days = %d, want a backoff", f.checks)
@@ -327,5 +351,199 @@ func TestDomainWatchContinuesAsNew(t *testing.T) {
 	err := env.GetWorkflowError()
 	if err == nil || !strings.Contains(fmt.Sprint(err), "continue as new") {
 		t.Fatalf("error = %v, want continue-as-new after the watches", err)
+	}
+}
+
+func TestDomainCertificateThatNeverIssuesGivesUp(t *testing.T) {
+	f := &fakeDomain{certAfter: 1 << 30}
+	env := newDomainEnv(t, f)
+	in := zoneInput()
+	in.Options = DomainOptions{GiveUpAfter: 2 * 24 * time.Hour}
+	var gaveUp DomainState
+	var certChecksThen, certChecksLater int
+	env.RegisterDelayedCallback(func() {
+		f.mu.Lock()
+		certChecksThen = f.certChecks
+		f.mu.Unlock()
+	}, 60*time.Hour)
+	env.RegisterDelayedCallback(func() {
+		v, _ := env.QueryWorkflow(QueryState)
+		v.Get(&gaveUp)
+		f.mu.Lock()
+		certChecksLater = f.certChecks
+		// Cloudflare issues it after all; the user checks again.
+		f.certAfter = 0
+		f.mu.Unlock()
+		env.SignalWorkflow(SignalCheckNow, nil)
+	}, 3*24*time.Hour)
+	runDomain(t, env, in, 4*24*time.Hour, nil)
+
+	if gaveUp.Status != models.DomainGaveUp || gaveUp.Active {
+		t.Fatalf("after 3 days of a certificate that never issues: %+v", gaveUp)
+	}
+	for _, want := range []string{"Gave up waiting after 2 days", "never issued the certificate for myapp.com", "pending_validation", "Check again", "attach it again"} {
+		if !strings.Contains(gaveUp.Message, want) {
+			t.Errorf("gave-up message lacks %q: %q", want, gaveUp.Message)
+		}
+	}
+	if gaveUp.NextCheckAt != nil {
+		t.Errorf("gave up, yet the next check is %v", gaveUp.NextCheckAt)
+	}
+	if certChecksLater != certChecksThen || certChecksThen > 100 {
+		t.Errorf("certificate checks: %d at 60 h, %d at 72 h: giving up must stop polling", certChecksThen, certChecksLater)
+	}
+	var rec activities.DomainRecordInput
+	for _, r := range f.records {
+		if r.Status == models.DomainGaveUp {
+			rec = r
+		}
+	}
+	if rec.EventType != "domain_gave_up" || rec.CertificateStatus != "pending_validation" || rec.NextCheckAt != nil {
+		t.Errorf("gave-up record = %+v", rec)
+	}
+	if statuses := strings.Join(f.statuses(), ","); !strings.Contains(statuses, "issuing_certificate,gave_up,issuing_certificate,active") {
+		t.Errorf("statuses = %s: a check after giving up must wait for the certificate again", statuses)
+	}
+}
+
+// silentResolver is a DNS server that never answers: our own lookups time out.
+func silentResolver(t *testing.T) *domains.Resolver {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return &domains.Resolver{Servers: []string{pc.LocalAddr().String()}, Timeout: 50 * time.Millisecond}
+}
+
+// activeZone is Cloudflare with the zone active; nothing else is called.
+type activeZone struct{ activities.DomainProvider }
+
+func (activeZone) Zone(ctx context.Context, id string) (cloudflare.Zone, error) {
+	return cloudflare.Zone{ID: id, Name: "myapp.com", Status: cloudflare.ZoneActive, NameServers: []string{"ada.ns.cloudflare.com", "bob.ns.cloudflare.com"}}, nil
+}
+
+func TestDomainFailedLookupIsNotDrift(t *testing.T) {
+	cf := &activities.Activities{DomainProvider: activeZone{}, Domains: activities.DomainConfig{Resolver: silentResolver(t)}}
+	// The first watch's check is the real activity, whose DNS lookup times out.
+	f := &fakeDomain{lookupAt: 2, lookup: cf.DomainCheck}
+	env := newDomainEnv(t, f)
+	in := zoneInput()
+	in.Options = DomainOptions{WatchEvery: time.Hour}
+	runDomain(t, env, in, 150*time.Minute, nil)
+
+	statuses := strings.Join(f.statuses(), ",")
+	if strings.Contains(statuses, models.DomainDrift) {
+		t.Errorf("statuses = %s: a DNS lookup that timed out is not drift", statuses)
+	}
+	if got, want := strings.Join(f.calls, ","), "Setup,Check,Attach,Certificate,HTTPS,Check,Check,Certificate,Detach"; got != want {
+		t.Errorf("calls = %s\nwant    %s (no new setup; the next watch looks again)", got, want)
+	}
+	noted := false
+	var last activities.DomainRecordInput
+	for _, r := range f.records {
+		if r.Status == models.DomainActive && strings.Contains(r.Message, "could not check its DNS") && strings.Contains(r.Message, "could not look myapp.com up in DNS") {
+			noted = r.Observed != nil && r.NextCheckAt != nil
+		}
+		if r.Status == models.DomainActive {
+			last = r
+		}
+	}
+	if !noted {
+		t.Errorf("the failed lookup was not noted on the active domain: %+v", f.records)
+	}
+	if last.Message != "https://myapp.com is live. https://www.myapp.com redirects to it." {
+		t.Errorf("after a good watch the note stays: %+v", last)
+	}
+}
+
+func TestDomainAfterDriftWaitsForOurOwnDNS(t *testing.T) {
+	// Check 2 (the first watch) sees the nameservers gone; checks 3 to 5 find Cloudflare
+	// still calling the zone active while our own lookups see the registrar's
+	// nameservers; check 6 finds them fixed.
+	f := &fakeDomain{driftAt: 2, dnsWrongUntil: 5}
+	env := newDomainEnv(t, f)
+	in := zoneInput()
+	in.Options = DomainOptions{WatchEvery: time.Hour}
+	var during DomainState
+	env.RegisterDelayedCallback(func() {
+		v, _ := env.QueryWorkflow(QueryState)
+		v.Get(&during)
+	}, time.Hour+15*time.Second)
+	runDomain(t, env, in, 3*time.Hour, nil)
+
+	want := "Setup,Check,Attach,Certificate,HTTPS," + // live
+		"Check,Check,Check,Check,Check,Attach,Certificate,HTTPS," + // drift, our DNS still wrong thrice, then fixed
+		"Check,Certificate,Detach"
+	if got := strings.Join(f.calls, ","); got != want {
+		t.Errorf("calls = %s\nwant    %s", got, want)
+	}
+	if during.Active || during.Status != models.DomainWaitingDNS || !strings.Contains(during.Message, "ns1.registrar.example") || during.NextCheckAt == nil {
+		t.Errorf("while our DNS check still fails after drift: %+v", during)
+	}
+	if statuses := strings.Join(f.statuses(), ","); !strings.Contains(statuses, "active,dns_drift,waiting_for_dns,issuing_certificate,active") {
+		t.Errorf("statuses = %s", statuses)
+	}
+}
+
+func TestDomainNextCheckIsTrue(t *testing.T) {
+	store, err := models.Open(t.Context(), models.Options{SQLitePath: filepath.Join(t.TempDir(), "appforge.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeDomain{readyAfter: 1, conflictOnce: true, recordTo: &activities.Activities{Store: store}}
+	env := newDomainEnv(t, f)
+	in := zoneInput()
+	in.Options = DomainOptions{WatchEvery: time.Hour}
+	type seen struct {
+		at    time.Time
+		state DomainState
+		db    models.Domain
+	}
+	look := func(s *seen) func() {
+		return func() {
+			s.at = env.Now()
+			v, _ := env.QueryWorkflow(QueryState)
+			v.Get(&s.state)
+			d, err := store.Domain(context.Background(), "myapp.com")
+			if err != nil {
+				t.Errorf("domain record: %v", err)
+			}
+			s.db = d
+		}
+	}
+	var conflict, active, watched seen
+	env.RegisterDelayedCallback(look(&conflict), 5*time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalCheckNow, nil) }, 10*time.Minute)
+	env.RegisterDelayedCallback(look(&active), 30*time.Minute)
+	env.RegisterDelayedCallback(look(&watched), 90*time.Minute)
+	runDomain(t, env, in, 2*time.Hour, nil)
+
+	// Waiting for the user: no next check.
+	if conflict.state.Status != models.DomainConflict || conflict.state.NextCheckAt != nil || conflict.db.NextCheckAt != nil {
+		t.Errorf("conflict: state next check %v, API next check %v; want none", conflict.state.NextCheckAt, conflict.db.NextCheckAt)
+	}
+	// Active: the next watch, an hour after going live, then an hour after that watch.
+	var activeAt time.Time
+	for _, r := range f.records {
+		if r.Status == models.DomainActive && r.ActiveAt != nil {
+			activeAt = *r.ActiveAt
+		}
+	}
+	firstWatch := activeAt.Add(time.Hour)
+	for _, s := range []struct {
+		name string
+		seen seen
+		want time.Time
+	}{{"active", active, firstWatch}, {"watched", watched, firstWatch.Add(time.Hour)}} {
+		if s.seen.state.Status != models.DomainActive {
+			t.Errorf("%s: status %s", s.name, s.seen.state.Status)
+		}
+		for what, got := range map[string]*time.Time{"state": s.seen.state.NextCheckAt, "API": s.seen.db.NextCheckAt} {
+			if got == nil || got.Sub(s.want).Abs() > time.Second || !got.After(s.seen.at) {
+				t.Errorf("%s: %s next check = %v, want %v (after %v)", s.name, what, got, s.want, s.seen.at)
+			}
+		}
 	}
 }
