@@ -1,5 +1,5 @@
-// Command buildbench measures the builder at every cache level, for the foundation
-// template and a larger app (15 components, two lazy routes), and prints one table:
+// Command buildbench measures the builder at every cache level, for three apps, and
+// prints one table:
 //
 //	go run ./build/cmd/buildbench            # 5 runs a row, medians
 //	go run ./build/cmd/buildbench -n 9 -cold 3
@@ -11,13 +11,22 @@
 // Vite and by the in-process esbuild path; the bundler step alone; bundle sizes. Every
 // build but the output cache hits changes a comment in src/App.tsx, so that the output
 // cache misses while the bundle stays the same.
+//
+// The apps: the foundation template; a hand-written larger app (15 components, two
+// lazy routes; build/internal/testapp); and an app generated at start-up by the real
+// LLM agent (generate/agent, on go-openai) playing the built-in "recipe book" scenario
+// of the scripted OpenAI-compatible server (llmscript), served in process on loopback.
+// The agent is driven as the workflow drives it, from the template: Plan, then Step
+// until it finishes; its files are the third column.
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,6 +37,9 @@ import (
 	"github.com/appforge/appforge/build"
 	"github.com/appforge/appforge/build/internal/testapp"
 	"github.com/appforge/appforge/files"
+	"github.com/appforge/appforge/generate"
+	"github.com/appforge/appforge/generate/agent"
+	"github.com/appforge/appforge/llmscript"
 )
 
 type app struct {
@@ -53,7 +65,11 @@ func main() {
 	defer os.RemoveAll(root)
 	ctx := context.Background()
 
-	apps := []app{{"template", testapp.Template()}, {"routes app", testapp.Routes()}}
+	generated, genNote, err := agentApp(ctx, recipeBook)
+	if err != nil {
+		log.Fatalf("buildbench: LLM agent app: %v", err)
+	}
+	apps := []app{{"template", testapp.Template()}, {"routes app", testapp.Routes()}, generated}
 	load0 := loadAvg()
 	start := time.Now()
 
@@ -207,9 +223,73 @@ func main() {
 	}
 	w.Flush()
 	fmt.Println("\nsizes in bytes; total and gzip count every file but _headers and source maps (the budget's measure).")
+	fmt.Println(genNote)
 	if err := w.Flush(); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// recipeBook is the request of llmscript's built-in "recipe-book" scenario, which
+// selects it.
+const recipeBook = "Create a recipe book where I can add recipes with ingredients and search them"
+
+// agentApp generates an app with the LLM agent against the scripted server, in process:
+// Plan, then Step until the agent finishes, from the foundation template, keeping the
+// transcript and the files between steps as the workflow does.
+func agentApp(ctx context.Context, message string) (app, string, error) {
+	srv, err := llmscript.New(llmscript.Options{Scenarios: llmscript.Builtin()})
+	if err != nil {
+		return app{}, "", err
+	}
+	hs := httptest.NewServer(srv.Handler()) // loopback
+	defer hs.Close()
+	gen, err := agent.New(agent.Config{APIKey: "buildbench", BaseURL: hs.URL + "/v1", Model: llmscript.DefaultModel})
+	if err != nil {
+		return app{}, "", err
+	}
+	req := generate.Request{AppID: "buildbench-llm", Message: message}
+	plan, err := gen.Plan(ctx, req)
+	if err != nil {
+		return app{}, "", fmt.Errorf("plan: %w", err)
+	}
+	if !plan.Supported {
+		return app{}, "", fmt.Errorf("plan: not supported: %s", plan.Reply)
+	}
+	in := generate.StepInput{Request: req, Plan: plan, Files: generate.Template()}
+	for step := 1; ; step++ {
+		in.Step = step
+		out, err := gen.Step(ctx, in, nil)
+		if err != nil {
+			return app{}, "", fmt.Errorf("step %d: %w", step, err)
+		}
+		if out.Stopped != "" {
+			return app{}, "", fmt.Errorf("step %d: stopped: %s", step, out.Stopped)
+		}
+		in.Transcript = append(in.Transcript, out.Messages...)
+		in.Files = out.Files
+		if out.Finished {
+			break
+		}
+	}
+	note := fmt.Sprintf("recipe book (LLM agent): %d files (%d changed from the template) written by generate/agent in a plan and %d steps against llmscript's %q scenario.",
+		len(in.Files), len(generateChanges(generate.Template(), in.Files)), in.Step, "recipe-book")
+	return app{name: "recipe book (LLM agent)", files: in.Files}, note, nil
+}
+
+// generateChanges lists the paths that differ between two file sets.
+func generateChanges(from, to []files.File) []string {
+	var out []string
+	for _, f := range to {
+		if g, ok := files.Find(from, f.Path); !ok || !bytes.Equal(g.Content, f.Content) {
+			out = append(out, f.Path)
+		}
+	}
+	for _, f := range from {
+		if _, ok := files.Find(to, f.Path); !ok {
+			out = append(out, f.Path)
+		}
+	}
+	return out
 }
 
 func bundleOnly(s []sample) []sample {
