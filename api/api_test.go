@@ -33,7 +33,7 @@ type fakeWorkflows struct {
 	unavailable bool
 	stateErr    error
 	statePanics bool
-	// domainSignals records "check:host" and "detach:host".
+	// domainSignals records "check:host", "detach:host" and "detach-ended:host".
 	domainSignals []string
 }
 
@@ -102,6 +102,14 @@ func (f *fakeWorkflows) DetachDomain(ctx context.Context, hostname string) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.domainSignals = append(f.domainSignals, "detach:"+hostname)
+	return nil
+}
+
+// DetachEndedDomain records "detach-ended:host" beside the signals.
+func (f *fakeWorkflows) DetachEndedDomain(ctx context.Context, d models.Domain) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.domainSignals = append(f.domainSignals, "detach-ended:"+d.Hostname)
 	return nil
 }
 

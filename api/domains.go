@@ -153,24 +153,23 @@ func (s *Server) checkDomain(c *gin.Context) {
 	c.JSON(http.StatusAccepted, gin.H{"hostname": d.Hostname, "status": d.Status, "message": "checking now; follow the app's events or GET its domains"})
 }
 
-// detachDomain removes the domain from the app; its workflow cleans up and ends.
+// detachDomain removes the domain from the app; its workflow cleans up at Cloudflare,
+// deletes the record and ends. When that workflow has already ended (its setup or an
+// earlier detach failed), the record alone is no proof that Cloudflare is clean, so a
+// detach-only workflow is started to do the same cleanup.
 func (s *Server) detachDomain(c *gin.Context) {
 	d, err := s.appDomain(c)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.wf.DetachDomain(c.Request.Context(), d.Hostname); err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			// Its workflow is gone: nothing is attached at Cloudflare any more.
-			if err := s.store.DeleteDomain(c.Request.Context(), d.Hostname); err != nil {
-				s.fail(c, err)
-				return
-			}
-			c.JSON(http.StatusOK, gin.H{"hostname": d.Hostname, "status": "detached"})
-			return
-		}
+	ctx := c.Request.Context()
+	err = s.wf.DetachDomain(ctx, d.Hostname)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		err = s.wf.DetachEndedDomain(ctx, d)
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -180,7 +179,9 @@ func (s *Server) detachDomain(c *gin.Context) {
 func domainSignalError(d models.Domain, err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return &apiError{Status: http.StatusConflict, Code: "domain_not_running", Message: fmt.Sprintf("%s has no running setup (status %s); attach it again", d.Hostname, d.Status)}
+		return &apiError{Status: http.StatusConflict, Code: "domain_not_running", Message: fmt.Sprintf(
+			"%s has no running setup (status %s); attach it again to set it up (POST /v1/apps/%s/domains), or detach it (DELETE /v1/apps/%s/domains/%s)",
+			d.Hostname, d.Status, d.AppID, d.AppID, d.Hostname)}
 	}
 	return err
 }

@@ -1,10 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/appforge/appforge/api"
 	"github.com/appforge/appforge/models"
@@ -74,4 +79,49 @@ func TestDomainsAPI(t *testing.T) {
 		t.Errorf("signals = %v", ts.WF.domainSignals)
 	}
 	wantError(t, ts.post(t, "/v1/apps/otherapp0001/domains/myapp.com/check", ""), 404, "not_found")
+}
+
+// endedDomains is fakeWorkflows whose domain workflows have all ended: a signal finds
+// none, as Temporal answers for a closed workflow.
+type endedDomains struct{ *fakeWorkflows }
+
+func (endedDomains) CheckDomain(ctx context.Context, hostname string) error {
+	return fmt.Errorf("check domain %s: %w", hostname, serviceerror.NewNotFound("workflow execution already completed"))
+}
+
+func (endedDomains) DetachDomain(ctx context.Context, hostname string) error {
+	return fmt.Errorf("detach domain %s: %w", hostname, serviceerror.NewNotFound("workflow execution already completed"))
+}
+
+// A domain whose workflow ended (say its detach failed) is still detached at
+// Cloudflare: DELETE starts a detach-only workflow and keeps the record until that
+// workflow deletes it, instead of deleting the record and leaving Cloudflare as it was.
+func TestDetachDomainWhoseWorkflowEnded(t *testing.T) {
+	store := storetest.Open(t, "sqlite")
+	wf := newFakeWorkflows()
+	srv := api.NewServer(api.Options{Store: store, Workflows: endedDomains{wf}})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	t.Cleanup(srv.CloseStreams)
+	ts := &testServer{Server: hs, API: srv, Store: store, WF: wf}
+	newStoreApp(t, store, "todoapp00001")
+	storetest.Must(t, store.SaveDomain(t.Context(), models.Domain{Hostname: "myapp.com", AppID: "todoapp00001", Mode: "zone", Primary: "myapp.com", Secondary: "www.myapp.com",
+		ZoneID: "zone1", Status: models.DomainFailed, Message: "Detaching myapp.com failed: Cloudflare answered 500."}), "save domain")
+
+	r := ts.do(t, http.MethodDelete, "/v1/apps/todoapp00001/domains/myapp.com", "", nil)
+	if r.Status != http.StatusAccepted || !strings.Contains(string(r.Body), models.DomainDetaching) {
+		t.Errorf("detach = %d %s, want 202 detaching", r.Status, r.Body)
+	}
+	if got := strings.Join(wf.domainSignals, ","); got != "detach-ended:myapp.com" {
+		t.Errorf("workflow calls = %q, want a detach-only workflow started", got)
+	}
+	if _, err := store.Domain(t.Context(), "myapp.com"); err != nil {
+		t.Errorf("the record is gone before Cloudflare was cleaned up: %v", err)
+	}
+	// "Check now" has nothing to wake; it says both ways forward.
+	r = ts.post(t, "/v1/apps/todoapp00001/domains/myapp.com/check", "")
+	wantError(t, r, http.StatusConflict, "domain_not_running")
+	if !strings.Contains(string(r.Body), "attach it again") || !strings.Contains(string(r.Body), "DELETE /v1/apps/todoapp00001/domains/myapp.com") {
+		t.Errorf("check = %s", r.Body)
+	}
 }

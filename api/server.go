@@ -31,6 +31,9 @@ type Workflows interface {
 	CheckDomain(ctx context.Context, hostname string) error
 	DetachDomain(ctx context.Context, hostname string) error
 	DomainState(ctx context.Context, hostname string) (workflows.DomainState, error)
+	// DetachEndedDomain detaches a domain whose workflow has ended (its setup or an
+	// earlier detach failed): the record alone is no proof that Cloudflare is clean.
+	DetachEndedDomain(ctx context.Context, d models.Domain) error
 }
 
 // Options configures the server.

@@ -48,8 +48,12 @@ type fakeActivities struct {
 	secretsFail     map[int]bool // production deploys whose secret call fails, by version
 	// previewDeployBreaks: preview deploys that fail after the script took the bundle.
 	previewDeployBreaks map[int]bool
-	verifyFails         map[int]bool
-	buildDelay          time.Duration
+	// productionStarted, when set, is closed by the first production build; preview
+	// deploys wait for it (see TestChangeAndPublishInOneMessage).
+	productionStarted chan struct{}
+	productionOnce    sync.Once
+	verifyFails       map[int]bool
+	buildDelay        time.Duration
 }
 
 func (f *fakeActivities) record(name string) {
@@ -179,6 +183,9 @@ func (f *fakeActivities) Generate(ctx context.Context, in activities.TurnInput) 
 func (f *fakeActivities) Build(ctx context.Context, in activities.VersionInput) (activities.BuildResult, error) {
 	if in.Profile == "production" {
 		f.record("Build:production")
+		if f.productionStarted != nil {
+			f.productionOnce.Do(func() { close(f.productionStarted) })
+		}
 		var n int
 		fmt.Sscanf(in.VersionID, "v%d", &n)
 		if f.overBudget[n] {
@@ -210,6 +217,14 @@ func (f *fakeActivities) Build(ctx context.Context, in activities.VersionInput) 
 
 func (f *fakeActivities) Deploy(ctx context.Context, in activities.DeployInput) (activities.DeployResult, error) {
 	f.record("Deploy")
+	if f.productionStarted != nil && in.Environment == "preview" {
+		// Waits (in real time) for a production build started beside this deploy.
+		select {
+		case <-f.productionStarted:
+		case <-time.After(1500 * time.Millisecond): // under the test environment's 3 s
+			f.record("Deploy:no-production-build-in-flight")
+		}
+	}
 	f.mu.Lock()
 	f.deploys = append(f.deploys, in)
 	f.mu.Unlock()
@@ -703,7 +718,7 @@ func TestPublishByChat(t *testing.T) {
 }
 
 func TestChangeAndPublishInOneMessage(t *testing.T) {
-	acts := &fakeActivities{}
+	acts := &fakeActivities{productionStarted: make(chan struct{})}
 	h := newHarness(t, acts)
 	h.send(time.Second, "m1", "Create a todo app and deploy it", nil)
 	var st AppState
@@ -718,10 +733,11 @@ func TestChangeAndPublishInOneMessage(t *testing.T) {
 	if st.ProductionVersion != 1 {
 		t.Errorf("production version = %d", st.ProductionVersion)
 	}
-	// The production bundle is built once, beside the preview deploy, not after it.
+	// The production bundle is built once, beside the preview deploy, not after it: the
+	// preview deploy saw it in flight.
 	calls := strings.Join(acts.Calls(), ",")
-	if strings.Count(calls, "Build:production") != 1 || strings.Index(calls, "Build:production") > strings.Index(calls, "FinishTurn:live") {
-		t.Errorf("calls = %s: want one production build, started before the preview's answer", calls)
+	if strings.Count(calls, "Build:production") != 1 || strings.Contains(calls, "Deploy:no-production-build-in-flight") {
+		t.Errorf("calls = %s: want one production build, in flight during the preview deploy", calls)
 	}
 }
 
@@ -882,5 +898,63 @@ func TestPreviewPutBackAfterAPartialDeploy(t *testing.T) {
 	}
 	if st.LiveVersion != 1 {
 		t.Errorf("live version %d, want 1", st.LiveVersion)
+	}
+}
+
+// A domain whose workflow ended (its detach failed, say) keeps its record, so
+// PrepareDomain finds it; attaching it again starts its workflow again, from the
+// record, and says so. While that workflow runs, attaching once more is "already
+// attached" and starts nothing.
+func TestAttachDomainAgainAfterItsWorkflowEnded(t *testing.T) {
+	acts := &fakeActivities{snapshot: activities.AppSnapshot{LatestVersion: 1, LiveVersion: 1, LiveVersionID: "v1", ProductionScript: "app1", ProductionVersion: 1}}
+	dom := &fakeDomain{readyAfter: -1} // waits for DNS: its workflow keeps running
+	// newHarness's mock must come after every registration: the same, with the domain's.
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), acts: acts}
+	h.env.RegisterWorkflowWithOptions(AppWorkflow, workflow.RegisterOptions{Name: AppWorkflowName})
+	h.env.RegisterWorkflowWithOptions(DomainWorkflow, workflow.RegisterOptions{Name: DomainWorkflowName})
+	reg := func(name string, fn any) { h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(activities.LoadAppName, acts.LoadApp)
+	reg(activities.StartTurnName, acts.StartTurn)
+	reg(activities.FinishTurnName, acts.FinishTurn)
+	reg(activities.DomainSetupName, dom.Setup)
+	reg(activities.DomainCheckName, dom.Check)
+	reg(activities.DomainRecordName, dom.Record)
+	reg(activities.DomainDetachName, dom.Detach)
+	reg(activities.PrepareDomainName, func(ctx context.Context, in activities.PrepareDomainInput) (activities.PreparedDomain, error) {
+		// The record left behind, www first, whatever the request says.
+		return activities.PreparedDomain{Hostname: "myapp.com", Mode: "zone", Primary: "www.myapp.com", Secondary: "myapp.com", Existing: true}, nil
+	})
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+	h.command(time.Second, ChatMessage{ID: "d1", Command: CommandAttachDomain, Domain: "myapp.com"})
+	h.command(time.Minute, ChatMessage{ID: "d2", Command: CommandAttachDomain, Domain: "myapp.com"})
+	h.env.RegisterDelayedCallback(func() {
+		if err := h.env.SignalWorkflowByID(DomainWorkflowID("myapp.com"), SignalDetach, nil); err != nil {
+			t.Errorf("detach: %v", err)
+		}
+	}, 2*time.Minute)
+	h.run(AppInput{AppID: "app1"}, 3*time.Minute, nil)
+
+	replies := map[string]string{}
+	for _, f := range acts.finishes {
+		replies[f.MessageID] = f.Reply
+	}
+	if !strings.Contains(replies["d1"], "its setup had stopped; setting it up again") {
+		t.Errorf("first attach answered %q, want its workflow started again", replies["d1"])
+	}
+	if !strings.Contains(replies["d2"], "already attached") {
+		t.Errorf("second attach answered %q, want already attached", replies["d2"])
+	}
+	dom.mu.Lock()
+	defer dom.mu.Unlock()
+	if n := strings.Count(strings.Join(dom.calls, ","), "Setup"); n != 1 {
+		t.Errorf("domain calls = %v: want one workflow set up (%d)", dom.calls, n)
+	}
+	if len(dom.records) == 0 {
+		t.Fatal("the domain's workflow never ran")
+	}
+	if r := dom.records[0]; r.Status != "pending" || r.Primary != "www.myapp.com" || r.Secondary != "myapp.com" || r.Mode != "zone" {
+		t.Errorf("first record = %+v, want the stored record's pair set up again", r)
 	}
 }

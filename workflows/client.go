@@ -7,6 +7,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/appforge/appforge/models"
 )
 
 // Client sends chat messages to app workflows and reads their state.
@@ -59,6 +61,24 @@ func (c *Client) CheckDomain(ctx context.Context, hostname string) error {
 func (c *Client) DetachDomain(ctx context.Context, hostname string) error {
 	if err := c.Temporal.SignalWorkflow(ctx, DomainWorkflowID(hostname), "", SignalDetach, nil); err != nil {
 		return fmt.Errorf("detach domain %s: %w", hostname, err)
+	}
+	return nil
+}
+
+// DetachEndedDomain detaches a domain whose workflow has ended with its record left
+// behind (its setup or an earlier detach failed). Deleting only the record would leave
+// the custom domain, custom hostname or DNS records at Cloudflare, so it starts the
+// domain's workflow in detach-only mode, with the zone and custom hostname the record
+// knows; the workflow deletes the record once Cloudflare is clean. It is a
+// signal-with-start: should the domain have been attached again meanwhile, its running
+// workflow gets the detach signal instead.
+func (c *Client) DetachEndedDomain(ctx context.Context, d models.Domain) error {
+	in := DomainInput{AppID: d.AppID, Hostname: d.Hostname, Mode: d.Mode, Primary: d.Primary, Secondary: d.Secondary, Options: c.Domains,
+		DetachOnly: true, State: &DomainState{ZoneID: d.ZoneID, CustomHostnameID: d.CustomHostnameID}}
+	_, err := c.Temporal.SignalWithStartWorkflow(ctx, DomainWorkflowID(d.Hostname), SignalDetach, nil,
+		client.StartWorkflowOptions{ID: DomainWorkflowID(d.Hostname), TaskQueue: TaskQueue}, DomainWorkflowName, in)
+	if err != nil {
+		return fmt.Errorf("detach domain %s: %w", d.Hostname, err)
 	}
 	return nil
 }

@@ -64,7 +64,8 @@ func (o DomainOptions) withDefaults() DomainOptions {
 	return o
 }
 
-// DomainInput starts a domain's workflow. State is set only by continue-as-new.
+// DomainInput starts a domain's workflow. State is set by continue-as-new, and for
+// DetachOnly by what the domain's record knows (the zone and custom hostname to remove).
 type DomainInput struct {
 	AppID     string        `json:"app_id"`
 	Hostname  string        `json:"hostname"`
@@ -74,6 +75,10 @@ type DomainInput struct {
 	Script    string        `json:"script"`
 	Options   DomainOptions `json:"options"`
 	State     *DomainState  `json:"state,omitempty"`
+	// DetachOnly removes the domain at once and ends: a detach asked for after the
+	// domain's workflow had ended (its setup or an earlier detach failed) must still
+	// clean up at Cloudflare, and this workflow is the one place that does.
+	DetachOnly bool `json:"detach_only,omitempty"`
 }
 
 // DomainState is the domain workflow's state, returned by QueryState.
@@ -133,6 +138,12 @@ func DomainWorkflow(ctx workflow.Context, in DomainInput) error {
 	}
 	w.checkNow = workflow.GetSignalChannel(ctx, SignalCheckNow)
 	w.detach = workflow.GetSignalChannel(ctx, SignalDetach)
+	if in.DetachOnly {
+		// The detach signal it was started with (signal-with-start) is this very detach.
+		for w.detach.ReceiveAsync(nil) {
+		}
+		return w.remove(ctx)
+	}
 	err := w.run(ctx)
 	if err == errDetached || w.detached {
 		return w.remove(ctx)
@@ -471,12 +482,16 @@ func (w *domainWorkflow) waitForCheck(ctx workflow.Context, d time.Duration) err
 	return nil
 }
 
-// remove detaches the domain from Cloudflare and deletes its record.
+// remove detaches the domain from Cloudflare and deletes its record. When the detach
+// fails the record stays, saying so and what to do: detaching again starts a
+// detach-only workflow (the API does that once this one has ended), so the domain is
+// never stuck. The error still ends the run as failed, for the operator.
 func (w *domainWorkflow) remove(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	w.record(ctx, models.DomainDetaching, fmt.Sprintf("Detaching %s.", w.in.Hostname), "")
 	if err := workflow.ExecuteActivity(domainOptions(ctx), activities.DomainDetachName, w.activityInput()).Get(ctx, nil); err != nil {
-		w.record(ctx, models.DomainFailed, fmt.Sprintf("Detaching %s failed: %s.", w.in.Hostname, errorMessage(err)), "domain_failed")
+		w.record(ctx, models.DomainFailed, fmt.Sprintf("Detaching %s failed: %s. It may still be set up at Cloudflare; detach it again to retry (DELETE /v1/apps/%s/domains/%s).",
+			w.in.Hostname, errorMessage(err), w.in.AppID, w.in.Hostname), "domain_failed")
 		return err
 	}
 	w.recordWith(ctx, activities.DomainRecordInput{Delete: true, Status: "detached", Message: fmt.Sprintf("%s is detached from the app.", w.in.Hostname), EventType: "domain_detached"})

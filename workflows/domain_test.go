@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -42,6 +43,9 @@ type fakeDomain struct {
 	lookup   func(context.Context, activities.DomainInput) (activities.DomainObservation, error)
 	// recordTo, when set, saves the records through the real activity too.
 	recordTo *activities.Activities
+	// detachFails: Cloudflare refuses the detach.
+	detachFails bool
+	detached    []activities.DomainInput
 
 	checks, certChecks, attaches int
 }
@@ -126,6 +130,12 @@ func (f *fakeDomain) Record(ctx context.Context, in activities.DomainRecordInput
 
 func (f *fakeDomain) Detach(ctx context.Context, in activities.DomainInput) error {
 	f.record("Detach")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.detached = append(f.detached, in)
+	if f.detachFails {
+		return temporal.NewNonRetryableApplicationError("Cloudflare refused: the token may not edit myapp.com", activities.ErrTypeCloudflareReject, nil)
+	}
 	return nil
 }
 
@@ -545,5 +555,49 @@ func TestDomainNextCheckIsTrue(t *testing.T) {
 				t.Errorf("%s: %s next check = %v, want %v (after %v)", s.name, what, got, s.want, s.seen.at)
 			}
 		}
+	}
+}
+
+// A detach asked for after the domain's workflow ended runs the detach alone: with the
+// zone its record knows, and no setup. A failed one says so and what to do, and keeps
+// the record; the next detach-only run finishes the job.
+func TestDomainDetachOnly(t *testing.T) {
+	in := zoneInput()
+	in.DetachOnly = true
+	in.State = &DomainState{ZoneID: "zone1"}
+
+	f := &fakeDomain{detachFails: true}
+	env := newDomainEnv(t, f)
+	env.ExecuteWorkflow(DomainWorkflowName, in)
+	if err := env.GetWorkflowError(); err == nil {
+		t.Error("a failed detach ended the run as if it worked")
+	}
+	last := f.lastRecord()
+	if last.Delete || last.Status != models.DomainFailed || last.EventType != "domain_failed" || last.ZoneID != "zone1" {
+		t.Errorf("after a failed detach, last record = %+v", last)
+	}
+	for _, want := range []string{"Detaching myapp.com failed: Cloudflare refused", "detach it again", "DELETE /v1/apps/app1/domains/myapp.com"} {
+		if !strings.Contains(last.Message, want) {
+			t.Errorf("failed message lacks %q: %q", want, last.Message)
+		}
+	}
+
+	f = &fakeDomain{}
+	env = newDomainEnv(t, f)
+	env.ExecuteWorkflow(DomainWorkflowName, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow error: %v", err)
+	}
+	if got := strings.Join(f.calls, ","); got != "Detach" {
+		t.Errorf("calls = %s, want the detach alone", got)
+	}
+	if d := f.detached[0]; d.ZoneID != "zone1" || d.Secondary != "www.myapp.com" {
+		t.Errorf("detach input = %+v, want the record's zone and pair", d)
+	}
+	if got := strings.Join(f.statuses(), ","); got != "detaching,detached" {
+		t.Errorf("statuses = %s", got)
+	}
+	if last := f.lastRecord(); !last.Delete {
+		t.Errorf("detach did not delete the record: %+v", last)
 	}
 }

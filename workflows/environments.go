@@ -291,7 +291,11 @@ func capitalize(s string) string {
 
 // attachDomain serves production at a domain: it publishes first when nothing is in
 // production yet, checks the hostname, and starts the domain's workflow (a child that
-// outlives this run: it lives as long as the domain is attached).
+// outlives this run: it lives as long as the domain is attached). A domain already
+// recorded for this app gets its workflow started again too: that workflow may have
+// ended (its setup or a detach failed) with the record left behind, and attaching again
+// is how the user gets it going. When it is still running the start fails, and the
+// domain is simply attached already.
 func (w *appWorkflow) attachDomain(ctx workflow.Context, m ChatMessage, part string) {
 	finish := activities.FinishTurnInput{AppID: w.state.AppID, MessageID: m.ID, Part: part, Environment: models.EnvProduction}
 	if w.state.ProductionVersion == 0 {
@@ -314,24 +318,42 @@ func (w *appWorkflow) attachDomain(ctx workflow.Context, m ChatMessage, part str
 		w.answer(ctx, finish, prep.Problem)
 		return
 	}
-	if !prep.Existing {
+	start := !prep.Existing || workflow.GetVersion(ctx, changeRestartEndedDomain, workflow.DefaultVersion, 1) == 1
+	restarted := false
+	if start {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: DomainWorkflowID(prep.Hostname),
 			TaskQueue:  TaskQueue,
 			// The domain outlives this run of the app's workflow (continue-as-new).
 			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		})
+		// For an existing domain, prep holds its record's mode and pair, not the request's.
 		child := workflow.ExecuteChildWorkflow(cctx, DomainWorkflowName, DomainInput{AppID: w.state.AppID, Hostname: prep.Hostname, Mode: prep.Mode,
 			Primary: prep.Primary, Secondary: prep.Secondary, Script: w.productionScript(), Options: w.in.Domains})
-		if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		err := child.GetChildWorkflowExecution().Get(ctx, nil)
+		// Its workflow still running is the one failure that is no failure: the domain
+		// is attached. The server reports it as *temporal.ChildWorkflowExecutionAlreadyStartedError
+		// (wrapped in a ChildWorkflowExecutionError), the test environment as a
+		// *serviceerror.WorkflowExecutionAlreadyStarted; this checks for both.
+		running := prep.Existing && temporal.IsWorkflowExecutionAlreadyStartedError(err)
+		if err != nil && !running {
 			w.fail(ctx, finish, fmt.Sprintf("I could not start setting up %s", prep.Hostname), err)
 			return
 		}
+		restarted = prep.Existing && !running
 	}
 	reply := fmt.Sprintf("Setting up %s for production (%s). I will tell you here what, if anything, to change at your DNS provider; GET /v1/apps/%s/domains shows it at any time.",
 		prep.Hostname, modeWords(prep.Mode), w.state.AppID)
-	if prep.Existing {
+	switch {
+	case restarted:
+		reply = fmt.Sprintf("%s was attached to this app, but its setup had stopped; setting it up again (%s). I will tell you here what, if anything, to change at your DNS provider; GET /v1/apps/%s/domains shows it at any time.",
+			prep.Hostname, modeWords(prep.Mode), w.state.AppID)
+	case prep.Existing:
 		reply = fmt.Sprintf("%s is already attached to this app; GET /v1/apps/%s/domains shows where it stands.", prep.Hostname, w.state.AppID)
 	}
 	w.answer(ctx, finish, reply)
 }
+
+// changeRestartEndedDomain: attaching a domain already recorded for the app starts its
+// workflow again (it may have ended); before, it only answered "already attached".
+const changeRestartEndedDomain = "restart-ended-domain"
