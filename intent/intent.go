@@ -27,21 +27,36 @@ var (
 	// A "deploy" that is about something other than this app ("deploy button") is not
 	// a request to publish.
 	notPublishRe = regexp.MustCompile(`(?i)\b(?:publish|deploy)\s+(?:button|buttons|date|dates|status|form|page|section)\b|\bhow\s+(?:do|to|can)\b`)
-	fillerRe     = regexp.MustCompile(`(?i)\b(?:please|pls|now|then|and|it|this|the|app|my|to|production|prod|also|just|ok|okay|go|ahead|can|you|could|would|let'?s|lets|version|latest|current|one|again)\b`)
+	fillerRe     = regexp.MustCompile(`(?i)\b(?:please|pls|now|then|and|it|this|the|app|my|to|production|prod|also|just|ok|okay|go|ahead|can|you|could|would|let'?s|lets|version|latest|current|one|again|use|custom|own|there|with)\b`)
 	wordRe       = regexp.MustCompile(`[\p{L}\p{N}]+`)
 	versionRe    = regexp.MustCompile(`(?i)\b(?:version|v)\s*#?\s*(\d{1,6})\b`)
-	// "to my domain myapp.com", "on shop.example.org", "at www.myapp.io": a hostname
-	// after a word that puts the app somewhere.
-	domainRe = regexp.MustCompile(`(?i)\b(?:domain|to|on|at|under)\s+(?:my\s+(?:own\s+)?(?:custom\s+)?domain\s+|the\s+domain\s+)?((?:https?://)?(?:[a-z0-9\p{L}](?:[a-z0-9\p{L}-]{0,61}[a-z0-9\p{L}])?\.)+[a-z\p{L}]{2,63})\b`)
+	// A hostname is a domain only where the message says so: after the word "domain"
+	// ("to my domain myapp.com", "use the custom domain shop.example.org"), or right
+	// after the verb that publishes ("publish it on shop.example.org", "go live at
+	// myapp.io"). "Add a link to github.com and deploy it" names a link, not a domain.
+	domainWordRe  = regexp.MustCompile(`(?i)\bdomain\s+(?:name\s+)?(?:is\s+|of\s+)?(` + hostPattern + `)`)
+	domainAfterRe = regexp.MustCompile(`(?i)\b(?:publish(?:ed)?|deploy(?:ed)?|go\s+live|make\s+it\s+live|put\s+it\s+live|ship\s+it|release\s+it)(?:\s+(?:it|this|the\s+app|my\s+app|(?:the\s+)?(?:latest|current)\s+version|version\s+\d{1,6}|v\d{1,6}))?(?:\s+live)?\s+((?:to|on|at|under)\s+(` + hostPattern + `))`)
 )
+
+// hostPattern is a hostname as typed, with an optional scheme the caller strips.
+const hostPattern = `(?:https?://)?(?:[a-z0-9\p{L}](?:[a-z0-9\p{L}-]{0,61}[a-z0-9\p{L}])?\.)+[a-z\p{L}]{2,63}\b`
 
 // Read reads a chat message.
 func Read(message string) Intent {
 	m := strings.TrimSpace(message)
 	domain := ""
-	if d := domainRe.FindStringSubmatch(m); d != nil && publishRe.MatchString(m) {
-		domain = strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(d[1]), "https://"), "http://")
-		m = strings.Replace(m, d[0], " ", 1)
+	if publishRe.MatchString(m) {
+		// The span to drop from the message, and the hostname inside it.
+		var drop, host []int
+		if d := domainWordRe.FindStringSubmatchIndex(m); d != nil {
+			drop, host = d[0:2], d[2:4]
+		} else if d := domainAfterRe.FindStringSubmatchIndex(m); d != nil {
+			drop, host = d[2:4], d[4:6]
+		}
+		if host != nil {
+			domain = strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(m[host[0]:host[1]]), "https://"), "http://")
+			m = m[:drop[0]] + " " + m[drop[1]:]
+		}
 	}
 	if !publishRe.MatchString(m) || notPublishRe.MatchString(m) {
 		return Intent{}

@@ -29,6 +29,12 @@ func TestRead(t *testing.T) {
 		{"publish it on shop.example.org please", Intent{Publish: true, OnlyPublish: true, Domain: "shop.example.org"}},
 		{"deploy to https://MyApp.io", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.io"}},
 		{"make a link to example.com in the footer", Intent{}},
+		{"add a link to github.com and deploy it", Intent{Publish: true}},
+		{"put the footer on example.org and publish", Intent{Publish: true}},
+		{"use my custom domain shop.example.org and publish", Intent{Publish: true, OnlyPublish: true, Domain: "shop.example.org"}},
+		{"go live at www.myapp.io", Intent{Publish: true, OnlyPublish: true, Domain: "www.myapp.io"}},
+		{"publish version 4 to myapp.com", Intent{Publish: true, OnlyPublish: true, Version: 4, Domain: "myapp.com"}},
+		{"my domain is myapp.com, deploy it there", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.com"}},
 	} {
 		if got := Read(tc.msg); got != tc.want {
 			t.Errorf("Read(%q) = %+v, want %+v", tc.msg, got, tc.want)
