@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"github.com/appforge/appforge/build"
 	"log/slog"
 	"net/http"
@@ -113,7 +114,7 @@ func NewServer(opts Options) *Server {
 	v1 := r.Group("/v1")
 	v1.POST("/apps", s.createApp)
 	v1.GET("/apps", s.listApps)
-	app := v1.Group("/apps/:app")
+	app := v1.Group("/apps/:app", appParam)
 	app.GET("", s.getApp)
 	app.POST("/messages", s.postMessage)
 	app.GET("/messages", s.listMessages)
@@ -196,6 +197,20 @@ func (s *Server) linksFor(appID string) links {
 		l.TemporalUI = s.opts.TemporalUIURL + "/namespaces/" + url.PathEscape(s.opts.Namespace) + "/workflows/" + url.PathEscape(workflows.AppWorkflowID(appID))
 	}
 	return l
+}
+
+// appParam answers 404 for an app id no app can have, before it reaches the database:
+// Postgres refuses some bytes (NUL) outright, which would otherwise read as a 500.
+func appParam(c *gin.Context) {
+	id := c.Param("app")
+	ok := id != "" && len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		b := id[i]
+		ok = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_'
+	}
+	if !ok {
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": errNotFound(fmt.Sprintf("app %q: %s", id, models.ErrNotFound))})
+	}
 }
 
 // sameOrigin refuses requests that change something when a browser sends them from

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/appforge/appforge/api"
+	"github.com/appforge/appforge/models"
+	"github.com/appforge/appforge/models/storetest"
 )
 
 // TestBadMessageRequests sends each bad (and each barely good) request to both endpoints
@@ -47,6 +49,9 @@ func TestBadMessageRequests(t *testing.T) {
 		{name: "two JSON values", body: `{"message": "hi"} {"message": "again"}`, status: 400, code: "invalid_json", want: []string{"more than"}},
 		{name: "trailing brace", body: `{"message": "hi"}}`, status: 400, code: "invalid_json", want: []string{"more than"}},
 		{name: "trailing garbage", body: `{"message": "hi"} x`, status: 400, code: "invalid_json", want: []string{"more than"}},
+		{name: "NUL in message", body: `{"message": "make a\u0000 todo app"}`, status: 400, code: "invalid_message", want: []string{"control character U+0000", "plain text"}},
+		{name: "bell in message", body: `{"message": "ding\u0007"}`, status: 400, code: "invalid_message", want: []string{"U+0007"}},
+		{name: "C1 control in message", body: `{"message": "next\u0085line"}`, status: 400, code: "invalid_message", want: []string{"U+0085"}},
 		{name: "content type html", body: `{"message": "hi"}`, header: []string{"Content-Type", "text/html"}, status: 415, code: "unsupported_media_type", want: []string{"JSON"}},
 		{name: "content type xml", body: `{"message": "hi"}`, header: []string{"Content-Type", "application/xml"}, status: 415, code: "unsupported_media_type"},
 		{name: "content type multipart", body: `{"message": "hi"}`, header: []string{"Content-Type", "multipart/form-data; boundary=x"}, status: 415, code: "unsupported_media_type"},
@@ -55,7 +60,8 @@ func TestBadMessageRequests(t *testing.T) {
 		// Good requests at the edges.
 		{name: "message at the limit", body: `{"message": "` + strings.Repeat("a", maxBytes) + `"}`, status: 202},
 		{name: "multi-byte message at the limit", body: `{"message": "` + strings.Repeat("é", maxBytes/2) + `"}`, status: 202},
-		{name: "fully escaped message at the limit", body: `{"message": "` + strings.Repeat(`\u0001`, maxBytes) + `"}`, status: 202},
+		{name: "fully escaped message at the limit", body: `{"message": "` + strings.Repeat(`\u0041`, maxBytes) + `"}`, status: 202},
+		{name: "tabs and line breaks", body: `{"message": "a\tb\r\nc"}`, status: 202},
 		{name: "surrounding space is not counted", body: `{"message": "  ` + strings.Repeat("a", maxBytes) + `\n"}`, status: 202},
 		{name: "message_id of 80 characters", body: `{"message": "hi", "message_id": "` + id80 + `"}`, status: 202},
 		{name: "message_id equals idempotency key", body: `{"message": "hi", "message_id": "same-1"}`, header: []string{"Idempotency-Key", "same-1"}, status: 202},
@@ -100,4 +106,22 @@ func TestMessageOverWorkflowLimit(t *testing.T) {
 	if n := countApps(t, ts.Store); n != 0 {
 		t.Errorf("got %d apps, want none", n)
 	}
+}
+
+// TestOddBytesOnEveryDialect sends what Postgres refuses outright (NUL) where it would
+// reach a query: a clear 4xx and no half-made app, on both databases.
+func TestOddBytesOnEveryDialect(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, store *models.Store) {
+		ts := newTestServer(t, store, api.Options{})
+		newStoreApp(t, ts.Store, "todoapp00001")
+		wantError(t, ts.post(t, "/v1/apps", `{"message": "a\u0000b"}`), http.StatusBadRequest, "invalid_message")
+		wantError(t, ts.post(t, "/v1/apps/todoapp00001/messages", `{"message": "a\u0000b"}`), http.StatusBadRequest, "invalid_message")
+		if n := countApps(t, ts.Store); n != 1 {
+			t.Errorf("got %d apps, want only the one made by the test", n)
+		}
+		for _, path := range []string{"/v1/apps/%00", "/v1/apps/a%00b/versions", "/v1/apps/a%20b/messages", "/v1/apps/%C3%A9t%C3%A9", "/v1/apps/" + strings.Repeat("a", 65)} {
+			msg := wantError(t, ts.do(t, http.MethodGet, path, "", nil), http.StatusNotFound, "not_found")
+			wantContains(t, path, msg, "not found")
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -173,6 +174,12 @@ type TurnState struct {
 	StartedAt time.Time `json:"started_at"`
 }
 
+// isControl reports the characters a chat message may not hold: C0 and C1 controls
+// other than tab and line breaks. Postgres text refuses NUL outright.
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r <= 0x9f
+}
+
 // ValidateMessage checks a chat message as the workflow will; the API calls it too.
 func ValidateMessage(m ChatMessage) error {
 	switch {
@@ -192,6 +199,10 @@ func ValidateMessage(m ChatMessage) error {
 		return errors.New("attach_domain needs a domain")
 	case len(m.Text) > MaxMessageBytes:
 		return fmt.Errorf("message is longer than %d bytes", MaxMessageBytes)
+	}
+	if i := strings.IndexFunc(m.Text, isControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(m.Text[i:])
+		return fmt.Errorf("message holds the control character %U at byte %d; send plain text (tabs and line breaks are fine)", r, i)
 	}
 	for _, r := range m.ID {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
