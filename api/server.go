@@ -6,7 +6,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"github.com/appforge/appforge/build"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/appforge/appforge/build"
 	"github.com/appforge/appforge/models"
 	"github.com/appforge/appforge/secrets"
 	"github.com/appforge/appforge/workflows"
