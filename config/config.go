@@ -4,7 +4,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/appforge/appforge/build"
 	"log/slog"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/appforge/appforge/build"
 )
 
 // Secret is a string that never prints: fmt, slog and JSON see "[redacted]".
@@ -247,8 +248,15 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if c.MaxRepairs < 0 || c.MaxRepairs > 10 {
 		e.errs = append(e.errs, "APPFORGE_MAX_REPAIRS: must be between 0 and 10")
 	}
-	if c.BudgetWarnBytes > 0 && c.BudgetLimitBytes > 0 && c.BudgetWarnBytes > c.BudgetLimitBytes {
-		e.errs = append(e.errs, "APPFORGE_BUDGET_WARN: must not be above APPFORGE_BUDGET_LIMIT")
+	// Compared as they take effect, a default standing in for an unset one: a warning
+	// above the built-in limit alone would leave every app's budget unsatisfiable.
+	if b := (build.Budget{WarnBytes: c.BudgetWarnBytes, LimitBytes: c.BudgetLimitBytes}).Or(build.Budget{}); b.WarnBytes > b.LimitBytes {
+		limit := "APPFORGE_BUDGET_LIMIT"
+		if c.BudgetLimitBytes == 0 {
+			limit += " unset: the built-in default"
+		}
+		e.errs = append(e.errs, fmt.Sprintf("APPFORGE_BUDGET_WARN: %s is above the limit of %s (%s); lower it or raise APPFORGE_BUDGET_LIMIT",
+			build.FormatBytes(b.WarnBytes), build.FormatBytes(b.LimitBytes), limit))
 	}
 	if c.MaxTurnsPerRun < 1 {
 		e.errs = append(e.errs, "APPFORGE_MAX_TURNS_PER_RUN: must be at least 1")

@@ -71,6 +71,18 @@ func TestBudgetVariables(t *testing.T) {
 	}); err == nil || !strings.Contains(err.Error(), "APPFORGE_BUDGET_WARN") {
 		t.Errorf("warning above the limit: %v, want an error naming APPFORGE_BUDGET_WARN", err)
 	}
+	// The warning alone, above the built-in limit, is as unsatisfiable.
+	if _, err := LoadFrom(func(k string) string {
+		return map[string]string{"APPFORGE_BUDGET_WARN": "2MB"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "built-in default") {
+		t.Errorf("warning alone above the default limit: %v, want an error naming the built-in default", err)
+	}
+	// The limit alone, below the built-in warning, is as unsatisfiable.
+	if _, err := LoadFrom(func(k string) string {
+		return map[string]string{"APPFORGE_BUDGET_LIMIT": "100KB"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "APPFORGE_BUDGET_WARN") {
+		t.Errorf("limit alone below the default warning: %v, want an error", err)
+	}
 }
 
 func TestSecretsDoNotPrint(t *testing.T) {
