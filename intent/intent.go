@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Intent is what a message asks beyond changing the app.
@@ -34,27 +35,56 @@ var (
 	// ("to my domain myapp.com", "use the custom domain shop.example.org"), or right
 	// after the verb that publishes ("publish it on shop.example.org", "go live at
 	// myapp.io"). "Add a link to github.com and deploy it" names a link, not a domain.
-	domainWordRe  = regexp.MustCompile(`(?i)\bdomain\s+(?:name\s+)?(?:is\s+|of\s+)?(` + hostPattern + `)`)
-	domainAfterRe = regexp.MustCompile(`(?i)\b(?:publish(?:ed)?|deploy(?:ed)?|go\s+live|make\s+it\s+live|put\s+it\s+live|ship\s+it|release\s+it)(?:\s+(?:it|this|the\s+app|my\s+app|(?:the\s+)?(?:latest|current)\s+version|version\s+\d{1,6}|v\d{1,6}))?(?:\s+live)?\s+((?:to|on|at|under)\s+(` + hostPattern + `))`)
+	// The name is taken loosely ("my_app.com", "*.myapp.com", "localhost" too): the
+	// domain's setup checks it and says in plain words why one cannot be used, where a
+	// strict pattern here would drop it without a word.
+	domainWordRe  = regexp.MustCompile(`(?i)\bdomain\s+(?:name\s+)?(?:is\s+|of\s+)?(` + hostToken + `)`)
+	domainAfterRe = regexp.MustCompile(`(?i)\b(?:publish(?:ed)?|deploy(?:ed)?|go\s+live|make\s+it\s+live|put\s+it\s+live|ship\s+it|release\s+it)(?:\s+(?:it|this|the\s+app|my\s+app|(?:the\s+)?(?:latest|current)\s+version|version\s+\d{1,6}|v\d{1,6}))?(?:\s+live)?\s+((?:to|on|at|under)\s+(` + hostToken + `))`)
 )
 
-// hostPattern is a hostname as typed, with an optional scheme the caller strips.
-const hostPattern = `(?:https?://)?(?:[a-z0-9\p{L}](?:[a-z0-9\p{L}-]{0,61}[a-z0-9\p{L}])?\.)+[a-z\p{L}]{2,63}\b`
+// hostToken is a word that may be a hostname; hostLike decides.
+const hostToken = `[^\s,;!?'"()<>\[\]]+`
+
+// hostLike returns tok as a hostname when it looks like one, as typed but for case, the
+// scheme and trailing dots and slashes: a dotted name whose last label has a letter
+// ("5.30pm" and "e.g." are not), or localhost.
+func hostLike(tok string) (string, bool) {
+	h := strings.ToLower(tok)
+	h = strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://")
+	h = strings.TrimRight(h, "./:")
+	if h == "localhost" {
+		return h, true
+	}
+	i := strings.LastIndexByte(h, '.')
+	if i <= 0 {
+		return "", false
+	}
+	last := h[i+1:]
+	return h, len(last) >= 2 && strings.IndexFunc(last, unicode.IsLetter) == 0
+}
 
 // Read reads a chat message.
 func Read(message string) Intent {
 	m := strings.TrimSpace(message)
 	domain := ""
 	if publishRe.MatchString(m) {
-		// The span to drop from the message, and the hostname inside it.
-		var drop, host []int
-		if d := domainWordRe.FindStringSubmatchIndex(m); d != nil {
-			drop, host = d[0:2], d[2:4]
-		} else if d := domainAfterRe.FindStringSubmatchIndex(m); d != nil {
-			drop, host = d[2:4], d[4:6]
+		// The span to drop from the message: the name and what introduces it.
+		var drop []int
+		for _, d := range domainWordRe.FindAllStringSubmatchIndex(m, -1) {
+			if h, ok := hostLike(m[d[2]:d[3]]); ok {
+				domain, drop = h, d[0:2]
+				break
+			}
 		}
-		if host != nil {
-			domain = strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(m[host[0]:host[1]]), "https://"), "http://")
+		if domain == "" {
+			for _, d := range domainAfterRe.FindAllStringSubmatchIndex(m, -1) {
+				if h, ok := hostLike(m[d[4]:d[5]]); ok {
+					domain, drop = h, d[2:4]
+					break
+				}
+			}
+		}
+		if drop != nil {
 			m = m[:drop[0]] + " " + m[drop[1]:]
 		}
 	}

@@ -35,6 +35,16 @@ func TestRead(t *testing.T) {
 		{"go live at www.myapp.io", Intent{Publish: true, OnlyPublish: true, Domain: "www.myapp.io"}},
 		{"publish version 4 to myapp.com", Intent{Publish: true, OnlyPublish: true, Version: 4, Domain: "myapp.com"}},
 		{"my domain is myapp.com, deploy it there", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.com"}},
+		{"deploy it to my domain myapp.com.", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.com"}},
+		{"deploy it to https://myapp.com/", Intent{Publish: true, OnlyPublish: true, Domain: "myapp.com"}},
+		// Names that cannot be used are still taken, so that the domain's setup says why.
+		{"deploy it to my domain *.myapp.com", Intent{Publish: true, OnlyPublish: true, Domain: "*.myapp.com"}},
+		{"deploy it to my domain my_app.com", Intent{Publish: true, OnlyPublish: true, Domain: "my_app.com"}},
+		{"deploy it to localhost", Intent{Publish: true, OnlyPublish: true, Domain: "localhost"}},
+		// Not names at all.
+		{"go live at 5.30pm", Intent{Publish: true}},
+		{"deploy it, my domain is ready", Intent{Publish: true}},
+		{"deploy it to e.g. staging", Intent{Publish: true}},
 	} {
 		if got := Read(tc.msg); got != tc.want {
 			t.Errorf("Read(%q) = %+v, want %+v", tc.msg, got, tc.want)
