@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/appforge/appforge/cloudflare"
 	"github.com/appforge/appforge/models"
@@ -180,6 +181,17 @@ func (a *Activities) syncSecrets(ctx context.Context, appID, env, script string)
 	if err != nil {
 		return SyncResult{}, err
 	}
+	// Removals first: an environment at the Worker's limit of secrets that swaps one
+	// for another must make room before the new one arrives.
+	slices.SortStableFunc(list, func(x, y models.Secret) int {
+		switch {
+		case x.Deleted == y.Deleted:
+			return 0
+		case x.Deleted:
+			return -1
+		}
+		return 1
+	})
 	var res SyncResult
 	for _, sec := range list {
 		if sec.SyncedRevision == sec.Revision {

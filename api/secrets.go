@@ -14,8 +14,13 @@ import (
 	"github.com/appforge/appforge/workflows"
 )
 
-// MaxSecretBytes is the largest secret value: Cloudflare's limit for a Worker secret.
-const MaxSecretBytes = 5 << 10
+// MaxSecretBytes is the largest secret value, and MaxSecrets the most an environment
+// holds: Cloudflare's limits for a Worker's environment variables (5 KB each, 128 on
+// the Paid plan; the Free plan allows 64).
+const (
+	MaxSecretBytes = 5 << 10
+	MaxSecrets     = 128
+)
 
 var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
@@ -106,13 +111,17 @@ func (s *Server) putSecret(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	box := s.opts.Secrets
-	sec, err := s.store.PutSecret(ctx, app.ID, env, name, box.Seal([]byte(*req.Value), secrets.Where(app.ID, env, name)), box.KeyID)
+	sec, created, err := s.store.PutSecret(ctx, app.ID, env, name, box.Seal([]byte(*req.Value), secrets.Where(app.ID, env, name)), box.KeyID, MaxSecrets)
+	if errors.Is(err, models.ErrTooMany) {
+		err = &apiError{Status: http.StatusConflict, Code: "too_many_secrets",
+			Message: fmt.Sprintf("%s already has %d secrets, the most a Worker may hold; delete one (DELETE .../secrets/{name}) before adding %s", env, MaxSecrets, name)}
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	status := http.StatusOK
-	if sec.Revision == 1 {
+	if created {
 		status = http.StatusCreated
 	}
 	if err := s.syncSecrets(c, app.ID, env); err != nil {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -116,8 +117,38 @@ func TestSecretErrors(t *testing.T) {
 	if r := ts.get(t, "/v1/apps/todoapp00001/environments/production/secrets"); strings.Contains(string(r.Body), "GONE") {
 		t.Errorf("a deleted secret is listed: %s", r.Body)
 	}
+	// Set again after a delete, it is a new secret again.
+	if r := ts.do(t, http.MethodPut, base+"GONE", `{"value": "y"}`, nil); r.Status != http.StatusCreated {
+		t.Errorf("PUT after DELETE = %d %s, want 201", r.Status, r.Body)
+	}
 
 	noBox := newSQLiteServer(t, api.Options{})
 	newStoreApp(t, noBox.Store, "todoapp00001")
 	wantError(t, noBox.do(t, http.MethodPut, base+"OK", `{"value": "x"}`, nil), 503, "secrets_unavailable")
+}
+
+// TestSecretLimit fills an environment to the Worker's limit: one more is refused with
+// what to do, a change to one that exists still goes through, and a deleted one makes
+// room. The other environment has its own count.
+func TestSecretLimit(t *testing.T) {
+	ts, _ := secretServer(t)
+	base := "/v1/apps/todoapp00001/environments/production/secrets/"
+	for i := range api.MaxSecrets {
+		if r := ts.do(t, http.MethodPut, base+fmt.Sprintf("KEY_%03d", i), `{"value": "v"}`, nil); r.Status != http.StatusCreated {
+			t.Fatalf("secret %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	msg := wantError(t, ts.do(t, http.MethodPut, base+"ONE_MORE", `{"value": "v"}`, nil), http.StatusConflict, "too_many_secrets")
+	wantContains(t, "message", msg, "128 secrets", "delete one", "ONE_MORE")
+	if r := ts.do(t, http.MethodPut, base+"KEY_000", `{"value": "changed"}`, nil); r.Status != http.StatusOK {
+		t.Errorf("changing a secret at the limit = %d %s", r.Status, r.Body)
+	}
+	if r := ts.do(t, http.MethodPut, "/v1/apps/todoapp00001/environments/preview/secrets/ONE_MORE", `{"value": "v"}`, nil); r.Status != http.StatusCreated {
+		t.Errorf("preview secret while production is full = %d %s", r.Status, r.Body)
+	}
+	ts.do(t, http.MethodDelete, base+"KEY_001", "", nil)
+	if r := ts.do(t, http.MethodPut, base+"ONE_MORE", `{"value": "v"}`, nil); r.Status != http.StatusCreated {
+		t.Errorf("after a delete = %d %s, want 201", r.Status, r.Body)
+	}
+	wantError(t, ts.do(t, http.MethodPut, base+"KEY_001", `{"value": "v"}`, nil), http.StatusConflict, "too_many_secrets")
 }

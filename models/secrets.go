@@ -11,24 +11,45 @@ import (
 )
 
 // PutSecret stores a sealed value, replacing the secret's value if it exists.
-func (s *Store) PutSecret(ctx context.Context, appID, env, name string, sealed []byte, keyID string) (Secret, error) {
-	var out Secret
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+//
+// A secret that does not exist yet (or was deleted) is refused with ErrTooMany when the
+// environment already holds max secrets (0: no limit).
+func (s *Store) PutSecret(ctx context.Context, appID, env, name string, sealed []byte, keyID string, max int) (out Secret, created bool, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ? AND environment = ? AND name = ?", appID, env, name).First(&out).Error
+		found := err == nil
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
-			out = Secret{AppID: appID, Environment: env, Name: name, Sealed: sealed, KeyID: keyID, Revision: 1}
-			return tx.Create(&out).Error
 		case err != nil:
 			return err
+		case !out.Deleted:
+			out.Sealed, out.KeyID, out.Revision = sealed, keyID, out.Revision+1
+			return tx.Save(&out).Error
 		}
-		out.Sealed, out.KeyID, out.Revision, out.Deleted = sealed, keyID, out.Revision+1, false
-		return tx.Save(&out).Error
+		// A new secret, or one deleted and set again: it counts against the limit.
+		created = true
+		if max > 0 {
+			var n int64
+			if err := tx.Model(&Secret{}).Where("app_id = ? AND environment = ? AND deleted = ?", appID, env, false).Count(&n).Error; err != nil {
+				return err
+			}
+			if n >= int64(max) {
+				return fmt.Errorf("%s has %d secrets, the most it may hold: %w", env, n, ErrTooMany)
+			}
+		}
+		if found {
+			// The row waits for its removal from the script; the revision keeps counting
+			// so that a sync in flight does not take the new value for the old.
+			out.Sealed, out.KeyID, out.Revision, out.Deleted, out.CreatedAt = sealed, keyID, out.Revision+1, false, time.Now()
+			return tx.Save(&out).Error
+		}
+		out = Secret{AppID: appID, Environment: env, Name: name, Sealed: sealed, KeyID: keyID, Revision: 1}
+		return tx.Create(&out).Error
 	})
 	if err != nil {
-		return Secret{}, fmt.Errorf("put secret %s of app %s: %w", name, appID, err)
+		return Secret{}, false, fmt.Errorf("put secret %s of app %s: %w", name, appID, err)
 	}
-	return out, nil
+	return out, created, nil
 }
 
 // Secrets lists an environment's secrets by name (deleted ones waiting to be removed

@@ -21,6 +21,9 @@ import (
 // ErrNotFound is returned (wrapped) when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrTooMany is returned (wrapped) when adding a record would pass a limit.
+var ErrTooMany = errors.New("limit reached")
+
 // Store is the database. It is safe for concurrent use.
 type Store struct {
 	db      *gorm.DB
@@ -158,10 +161,19 @@ func (s *Store) App(ctx context.Context, id string) (App, error) {
 	return app, notFound(err, "app "+id)
 }
 
-// Apps lists apps, newest first.
-func (s *Store) Apps(ctx context.Context, limit int) ([]App, error) {
+// Apps lists apps, newest first: at most limit of them, after the app with ID before
+// when it is set (the cursor of the page before; ErrNotFound if there is no such app).
+func (s *Store) Apps(ctx context.Context, limit int, before string) ([]App, error) {
+	q := s.db.WithContext(ctx).Order("created_at DESC").Order("id DESC").Limit(clampLimit(limit))
+	if before != "" {
+		cur, err := s.App(ctx, before)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", cur.CreatedAt, cur.CreatedAt, cur.ID)
+	}
 	var apps []App
-	err := s.db.WithContext(ctx).Order("created_at DESC").Limit(clampLimit(limit)).Find(&apps).Error
+	err := q.Find(&apps).Error
 	return apps, err
 }
 
