@@ -25,6 +25,9 @@ func (a *Activities) PrepareDomain(ctx context.Context, in PrepareDomainInput) (
 	if err != nil {
 		return PreparedDomain{}, err
 	}
+	if problem := domains.PrimaryProblem(h, in.Primary); problem != "" {
+		return PreparedDomain{Problem: strings.ToUpper(problem[:1]) + problem[1:] + "."}, nil
+	}
 	p := PreparedDomain{Hostname: h.Name, Primary: h.Name}
 	switch {
 	case h.IsApex && in.Primary == "www":
@@ -58,7 +61,7 @@ func (a *Activities) PrepareDomain(ctx context.Context, in PrepareDomainInput) (
 		if name == "" {
 			continue
 		}
-		d, err := a.Store.Domain(ctx, name)
+		d, err := a.Store.DomainServing(ctx, name)
 		if errors.Is(err, models.ErrNotFound) {
 			continue
 		}

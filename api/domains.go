@@ -76,15 +76,15 @@ func (s *Server) attachDomain(c *gin.Context) {
 		s.fail(c, errBadRequest("invalid_mode", `mode must be "zone" (Cloudflare hosts the domain's DNS) or "custom_hostname" (you keep your DNS)`))
 		return
 	}
-	if req.Primary != "" && req.Primary != "apex" && req.Primary != "www" {
-		s.fail(c, errBadRequest("invalid_primary", `primary must be "apex" or "www"`))
+	if p := domains.PrimaryProblem(h, req.Primary); p != "" {
+		s.fail(c, errBadRequest("invalid_primary", p))
 		return
 	}
 	for _, name := range []string{h.Name, h.WWW} {
 		if name == "" {
 			continue
 		}
-		if d, err := s.store.Domain(ctx, name); err == nil && d.AppID != app.ID {
+		if d, err := s.store.DomainServing(ctx, name); err == nil && d.AppID != app.ID {
 			s.fail(c, &apiError{Status: http.StatusConflict, Code: "domain_taken",
 				Message: fmt.Sprintf("%s is attached to another app; appforge never moves a domain silently: detach it there first (DELETE /v1/apps/%s/domains/%s)", name, d.AppID, d.Hostname)})
 			return
@@ -132,7 +132,7 @@ func (s *Server) appDomain(c *gin.Context) (models.Domain, error) {
 	if err != nil {
 		return models.Domain{}, errNotFound(fmt.Sprintf("domain %q is not attached to this app", c.Param("hostname")))
 	}
-	d, err := s.store.Domain(ctx, h.Name)
+	d, err := s.store.DomainServing(ctx, h.Name)
 	if err != nil || d.AppID != app.ID {
 		return models.Domain{}, errNotFound(fmt.Sprintf("domain %s is not attached to this app", h.Name))
 	}

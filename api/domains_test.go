@@ -40,6 +40,8 @@ func TestDomainsAPI(t *testing.T) {
 		{`{"hostname": ""}`, "invalid_hostname", 400},
 		{`{"hostname": "myapp.com", "mode": "cname"}`, "invalid_mode", 400},
 		{`{"hostname": "myapp.com", "primary": "root"}`, "invalid_primary", 400},
+		{`{"hostname": "shop.myapp.com", "primary": "www"}`, "invalid_primary", 400},
+		{`{"hostname": "www.myapp.com", "primary": "apex"}`, "invalid_primary", 400},
 		{`{"host": "myapp.com"}`, "invalid_json", 400},
 	} {
 		wantError(t, ts.post(t, "/v1/apps/todoapp00001/domains", tc.body), tc.status, tc.code)
@@ -72,10 +74,14 @@ func TestDomainsAPI(t *testing.T) {
 	if r := ts.post(t, "/v1/apps/todoapp00001/domains/MyApp.com/check", ""); r.Status != http.StatusAccepted {
 		t.Errorf("check = %d %s", r.Status, r.Body)
 	}
+	// The www side of the pair names the same domain.
+	if r := ts.post(t, "/v1/apps/todoapp00001/domains/www.myapp.com/check", ""); r.Status != http.StatusAccepted {
+		t.Errorf("check by www = %d %s", r.Status, r.Body)
+	}
 	if r := ts.do(t, http.MethodDelete, "/v1/apps/todoapp00001/domains/myapp.com", "", nil); r.Status != http.StatusAccepted {
 		t.Errorf("detach = %d %s", r.Status, r.Body)
 	}
-	if strings.Join(ts.WF.domainSignals, ",") != "check:myapp.com,detach:myapp.com" {
+	if strings.Join(ts.WF.domainSignals, ",") != "check:myapp.com,check:myapp.com,detach:myapp.com" {
 		t.Errorf("signals = %v", ts.WF.domainSignals)
 	}
 	wantError(t, ts.post(t, "/v1/apps/otherapp0001/domains/myapp.com/check", ""), 404, "not_found")

@@ -41,6 +41,25 @@ type Hostname struct {
 	WWW string
 }
 
+// PrimaryProblem says why primary ("apex", "www" or "") does not fit h, or "". Only an
+// apex domain chooses: a www name is its pair's www side already, and any other
+// subdomain has no pair.
+func PrimaryProblem(h Hostname, primary string) string {
+	switch {
+	case primary == "":
+		return ""
+	case primary != "apex" && primary != "www":
+		return `primary must be "apex" or "www"`
+	case h.IsApex && h.WWW == "" && primary == "www":
+		return fmt.Sprintf("www.%s would be longer than a hostname may be; leave primary out", h.Name)
+	case h.IsApex, h.WWW != "" && primary == "www":
+		return "" // an apex chooses; www.<apex> is the www side, as asked
+	case h.WWW != "":
+		return fmt.Sprintf("%s is the www side of %s; to serve at the apex with www redirecting to it, attach %s with primary \"apex\"", h.Name, h.WWW, h.WWW)
+	}
+	return fmt.Sprintf("primary chooses between an apex domain and its www name; %s has no such pair: leave primary out", h.Name)
+}
+
 // Options adjusts NormalizeWith.
 type Options struct {
 	// AllowReserved accepts names under the special-use top-level domains

@@ -217,3 +217,29 @@ func TestInvalidErrorMessage(t *testing.T) {
 		t.Errorf("error for a long input is %d bytes long, want it shortened: %v", len(err.Error()), err)
 	}
 }
+
+func TestPrimaryProblem(t *testing.T) {
+	for _, tc := range []struct {
+		host, primary string
+		want          string // in the problem; "" for none
+	}{
+		{"myapp.com", "", ""},
+		{"myapp.com", "apex", ""},
+		{"myapp.com", "www", ""},
+		{"www.myapp.com", "www", ""},
+		{"shop.myapp.com", "", ""},
+		{"myapp.com", "root", `"apex" or "www"`},
+		{"www.myapp.com", "apex", "attach myapp.com"},
+		{"shop.myapp.com", "www", "no such pair"},
+		{"shop.myapp.com", "apex", "no such pair"},
+	} {
+		h, err := Normalize(tc.host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := PrimaryProblem(h, tc.primary)
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("PrimaryProblem(%s, %q) = %q, want %q", tc.host, tc.primary, got, tc.want)
+		}
+	}
+}

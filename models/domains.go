@@ -22,6 +22,26 @@ func (s *Store) Domain(ctx context.Context, hostname string) (Domain, error) {
 	return d, notFound(err, "domain "+hostname)
 }
 
+// DomainServing returns the domain that serves name: the one attached as name, else
+// the one whose apex/www pair holds it (myapp.com attached also serves www.myapp.com).
+func (s *Store) DomainServing(ctx context.Context, name string) (Domain, error) {
+	var ds []Domain
+	col := func(c string) clause.Eq { return clause.Eq{Column: clause.Column{Name: c}, Value: name} }
+	err := s.db.WithContext(ctx).Where(clause.Or(col("hostname"), col("primary"), col("secondary"))).Order("hostname").Find(&ds).Error
+	if err != nil {
+		return Domain{}, err
+	}
+	for _, d := range ds {
+		if d.Hostname == name {
+			return d, nil
+		}
+	}
+	if len(ds) == 0 {
+		return Domain{}, fmt.Errorf("domain %s: %w", name, ErrNotFound)
+	}
+	return ds[0], nil
+}
+
 // Domains lists an app's domains.
 func (s *Store) Domains(ctx context.Context, appID string) ([]Domain, error) {
 	var ds []Domain

@@ -45,7 +45,7 @@ func TestApps(t *testing.T) {
 			t.Errorf("after update got live=%d url=%q", got.LiveVersion, got.PreviewURL)
 		}
 		newApp(t, s, "app2")
-		apps, err := s.Apps(ctx, 10)
+		apps, err := s.Apps(ctx, 10, "")
 		storetest.Must(t, err, "list")
 		if len(apps) != 2 {
 			t.Errorf("Apps() = %d apps, want 2", len(apps))
@@ -311,6 +311,26 @@ func TestRecordStep(t *testing.T) {
 		steps, _ := s.GenerationSteps(ctx, "app1", "m1")
 		if len(steps) != 2 {
 			t.Errorf("steps = %d", len(steps))
+		}
+	})
+}
+
+// TestDomainServing finds a domain by the name it was attached as, or by the other
+// side of its apex/www pair, on every dialect ("primary" is a reserved word in SQL).
+func TestDomainServing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		newApp(t, s, "app1")
+		storetest.Must(t, s.SaveDomain(ctx, models.Domain{Hostname: "myapp.com", AppID: "app1", Mode: "zone", Primary: "www.myapp.com", Secondary: "myapp.com", Status: models.DomainPending}), "save")
+		storetest.Must(t, s.SaveDomain(ctx, models.Domain{Hostname: "shop.myapp.com", AppID: "app1", Mode: "custom_hostname", Primary: "shop.myapp.com", Status: models.DomainPending}), "save")
+		for name, want := range map[string]string{"myapp.com": "myapp.com", "www.myapp.com": "myapp.com", "shop.myapp.com": "shop.myapp.com"} {
+			d, err := s.DomainServing(ctx, name)
+			storetest.Must(t, err, "serving %s", name)
+			if d.Hostname != want {
+				t.Errorf("DomainServing(%s) = %s, want %s", name, d.Hostname, want)
+			}
+		}
+		if _, err := s.DomainServing(ctx, "other.com"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("DomainServing(other.com) error = %v, want ErrNotFound", err)
 		}
 	})
 }
