@@ -134,6 +134,11 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "deployed:" + in.DeploymentID, Type: models.EventDeployed, VersionNumber: v.Number,
 		Message: fmt.Sprintf("Deployed version %d to %s (%d files uploaded, %d already there)", v.Number, res.URL, res.Uploaded, res.Reused),
 		Data:    map[string]any{"url": res.URL, "environment": in.Environment, "uploaded": res.Uploaded, "reused": res.Reused, "api_calls": res.Calls}})
+	if in.Rollback {
+		a.emit(ctx, in.AppID, models.NewEvent{Key: "rolled-back:" + in.DeploymentID, Type: models.EventRolledBack, VersionNumber: v.Number,
+			Message: fmt.Sprintf("Version %d is back on %s after the failed deploy", v.Number, in.Environment),
+			Data:    map[string]any{"url": res.URL, "environment": in.Environment}})
+	}
 	return DeployResult{URL: res.URL, Uploaded: res.Uploaded, Reused: res.Reused, Calls: res.Calls}, nil
 }
 

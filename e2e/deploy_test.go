@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -244,6 +245,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	evs = e.operation(appID, "/v1/apps/"+appID+"/environments/production/deploy", "", last(evs).Seq)
 	if end := last(evs); end.Type != "turn_failed" || !strings.Contains(end.Message, "could not set secret STRIPE_KEY") || !strings.Contains(end.Message, "version 2 is back in production") {
 		t.Fatalf("publish with a refused secret ended with %s: %q", end.Type, end.Message)
+	}
+	if !slices.ContainsFunc(evs, func(ev apiclient.Event) bool {
+		return ev.Type == "rolled_back" && ev.Version == 2 && strings.Contains(ev.Message, "back on production")
+	}) {
+		t.Error("no rolled_back event for version 2 put back in production")
 	}
 	if served := e.bundle(prod)["/"]; !bytes.Equal(served, servedBefore) {
 		t.Error("production does not serve version 2 again after the failed publish")
