@@ -332,7 +332,7 @@ func wantContains(t *testing.T, what, got string, wants ...string) {
 
 func countApps(t *testing.T, s *models.Store) int {
 	t.Helper()
-	apps, err := s.Apps(t.Context(), 0)
+	apps, err := s.Apps(t.Context(), 0, "")
 	storetest.Must(t, err, "list apps")
 	return len(apps)
 }
@@ -904,4 +904,50 @@ func TestChatPage(t *testing.T) {
 	wantContains(t, "Content-Security-Policy", r.Header.Get("Content-Security-Policy"), "default-src 'self'")
 	body := strings.ToLower(string(r.Body))
 	wantContains(t, "page", body, "<!doctype html>", "/v1/apps", "eventsource")
+}
+
+// TestListAppsPages walks the apps a page at a time: every app once, newest first, on
+// both databases (apps made in the same instant are told apart by id).
+func TestListAppsPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, store *models.Store) {
+		ts := newTestServer(t, store, api.Options{})
+		for i := range 7 {
+			newStoreApp(t, store, fmt.Sprintf("pageapp%05d", i))
+		}
+		type page struct {
+			Apps []models.App `json:"apps"`
+			Next string       `json:"next"`
+		}
+		var seen []string
+		path := "/v1/apps?limit=3"
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatalf("more pages than apps: %q", seen)
+			}
+			p := decode[page](t, ts.get(t, path))
+			for _, a := range p.Apps {
+				seen = append(seen, a.ID)
+			}
+			if p.Next == "" {
+				break
+			}
+			path = "/v1/apps?limit=3&before=" + p.Next
+		}
+		all := decode[page](t, ts.get(t, "/v1/apps"))
+		var want []string
+		for _, a := range all.Apps {
+			want = append(want, a.ID)
+		}
+		if len(want) != 7 || all.Next != "" || !slices.Equal(seen, want) {
+			t.Errorf("pages gave %q, one page %q (next %q), want the 7 apps in the same order", seen, want, all.Next)
+		}
+		for i := 1; i < len(all.Apps); i++ {
+			if all.Apps[i].CreatedAt.After(all.Apps[i-1].CreatedAt) {
+				t.Errorf("app %s is newer than the one before it", all.Apps[i].ID)
+			}
+		}
+		wantError(t, ts.get(t, "/v1/apps?limit=0"), http.StatusBadRequest, "invalid_limit")
+		wantError(t, ts.get(t, "/v1/apps?limit=101"), http.StatusBadRequest, "invalid_limit")
+		wantError(t, ts.get(t, "/v1/apps?before=nosuchapp"), http.StatusBadRequest, "invalid_cursor")
+	})
 }

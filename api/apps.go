@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -39,10 +38,8 @@ func (s *Server) readMessage(c *gin.Context) (workflows.ChatMessage, error) {
 	if err != nil {
 		return workflows.ChatMessage{}, errBadRequest("invalid_body", "the request body could not be read: "+err.Error())
 	}
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && mt != "application/x-www-form-urlencoded" && mt != "text/plain" {
-			return workflows.ChatMessage{}, &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the request as JSON: {\"message\": \"...\"}"}
-		}
+	if err := jsonContentType(c, `{"message": "..."}`); err != nil {
+		return workflows.ChatMessage{}, err
 	}
 	var req messageRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
@@ -301,13 +298,34 @@ func (s *Server) getApp(c *gin.Context) {
 	c.JSON(http.StatusOK, resp)
 }
 
+// listApps lists apps newest first, a page at a time (?limit=, at most 100; ?before=
+// the "next" of the page before, "" on the last page).
 func (s *Server) listApps(c *gin.Context) {
-	apps, err := s.store.Apps(c.Request.Context(), 100)
+	limit := 100
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 100 {
+			s.fail(c, errBadRequest("invalid_limit", fmt.Sprintf("limit=%q: give a number from 1 to 100", q)))
+			return
+		}
+		limit = n
+	}
+	before := c.Query("before")
+	apps, err := s.store.Apps(c.Request.Context(), limit+1, before)
+	if errors.Is(err, models.ErrNotFound) {
+		err = errBadRequest("invalid_cursor", fmt.Sprintf("before=%q is not an app id; pass the \"next\" of the page before", before))
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"apps": apps})
+	// One more than asked says whether there is a next page.
+	next := ""
+	if len(apps) > limit {
+		apps = apps[:limit]
+		next = apps[limit-1].ID
+	}
+	c.JSON(http.StatusOK, gin.H{"apps": apps, "next": next})
 }
 
 func (s *Server) listMessages(c *gin.Context) {

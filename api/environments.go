@@ -98,6 +98,10 @@ func (s *Server) rollback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := noBody(c, "rollback puts back the deployment before the current one; to serve a given version, POST .../environments/production/deploy {\"version\": N}"); err != nil {
+		s.fail(c, err)
+		return
+	}
 	id, err := operationID(c)
 	if err != nil {
 		s.fail(c, err)
@@ -110,6 +114,10 @@ func (s *Server) rollback(c *gin.Context) {
 func (s *Server) restore(c *gin.Context) {
 	_, v, err := s.version(c)
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := noBody(c, "the version to restore is the one in the path"); err != nil {
 		s.fail(c, err)
 		return
 	}

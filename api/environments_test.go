@@ -19,7 +19,7 @@ func TestOperationsAreQueuedAsMessages(t *testing.T) {
 		{"/v1/apps/todoapp00001/environments/production/deploy", "", workflows.ChatMessage{Command: "publish", Environment: "production"}},
 		{"/v1/apps/todoapp00001/environments/production/deploy", `{"version": 1}`, workflows.ChatMessage{Command: "publish", Environment: "production", Version: 1}},
 		{"/v1/apps/todoapp00001/environments/production/rollback", "", workflows.ChatMessage{Command: "rollback", Environment: "production"}},
-		{"/v1/apps/todoapp00001/environments/preview/rollback", "", workflows.ChatMessage{Command: "rollback", Environment: "preview"}},
+		{"/v1/apps/todoapp00001/environments/preview/rollback", "{}", workflows.ChatMessage{Command: "rollback", Environment: "preview"}},
 		{"/v1/apps/todoapp00001/versions/1/restore", "", workflows.ChatMessage{Command: "restore", Version: 1}},
 	} {
 		before := len(ts.WF.sentTo("todoapp00001"))
@@ -64,6 +64,15 @@ func TestOperationsAreQueuedAsMessages(t *testing.T) {
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/staging/deploy", "", nil), 404, "not_found")
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/deploy", `{"version": "two"}`, nil), 400, "invalid_json")
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/versions/9/restore", "", nil), 404, "not_found")
+	// A field where none is taken is refused, not ignored: rollback has no version.
+	before := len(ts.WF.sentTo("todoapp00001"))
+	msg := wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/rollback", `{"version": 1}`, nil), 400, "invalid_json")
+	wantContains(t, "message", msg, "takes no body", "deploy", `"version"`)
+	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/versions/1/restore", `{"version": 2}`, nil), 400, "invalid_json")
+	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/deploy", `{"version": 1}`, hdr("Content-Type", "text/html")), 415, "unsupported_media_type")
+	if after := len(ts.WF.sentTo("todoapp00001")); after != before {
+		t.Errorf("refused requests sent %d messages", after-before)
+	}
 }
 
 func TestDiffAndEnvironments(t *testing.T) {

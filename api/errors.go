@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -75,6 +76,9 @@ func (s *Server) classify(c *gin.Context, err error) *apiError {
 // anything after the object are refused, with form (the shape expected, e.g.
 // `{"version": 3}`) in the message. With optional, an empty body leaves v as it is.
 func decodeBody(c *gin.Context, limit int64, v any, optional bool, form string) error {
+	if err := jsonContentType(c, form); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		return errBadRequest("invalid_body", fmt.Sprintf("the request body is larger than %d bytes", limit))
@@ -91,4 +95,29 @@ func decodeBody(c *gin.Context, limit int64, v any, optional bool, form string) 
 		return errBadRequest("invalid_json", "the request body holds more than the one JSON object "+form)
 	}
 	return nil
+}
+
+// jsonContentType refuses a body declared as something other than JSON. No declared
+// type, and the form type curl -d sends, are taken as JSON.
+func jsonContentType(c *gin.Context, form string) error {
+	ct := c.GetHeader("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	switch mt, _, _ := mime.ParseMediaType(ct); mt {
+	case "application/json", "application/x-www-form-urlencoded", "text/plain":
+		return nil
+	}
+	return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the request as JSON: " + form}
+}
+
+// noBody checks that a request that takes nothing sent nothing (or {}): a field sent
+// there would be silently ignored. what says what to do instead.
+func noBody(c *gin.Context, what string) error {
+	err := decodeBody(c, 4096, &struct{}{}, true, "no body (or {})")
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		ae.Message = "this request takes no body: " + what
+	}
+	return err
 }
