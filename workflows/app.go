@@ -284,6 +284,15 @@ func (w *appWorkflow) setup(ctx workflow.Context) error {
 }
 
 func (w *appWorkflow) receiveSignal(m ChatMessage) {
+	// Signals are replayed: one that an older build took in must be taken in again, so
+	// control characters (refused from the API and updates) become U+FFFD here instead
+	// of a reason to drop the message.
+	m.Text = strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, m.Text)
 	if err := ValidateMessage(m); err != nil {
 		w.log.Warn("ignoring invalid message signal", "error", err)
 		return

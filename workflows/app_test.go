@@ -456,6 +456,23 @@ func TestSignalStartsATurn(t *testing.T) {
 	}
 }
 
+// A signal is replayed as it came, so one with a control character (refused by the API
+// and by the update's validator) still runs, the character made U+FFFD.
+func TestSignalWithControlCharacterRuns(t *testing.T) {
+	acts := &fakeActivities{}
+	h := newHarness(t, acts)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalMessage, ChatMessage{ID: "ops-1", Text: "Create a\x00 notes app"})
+	}, time.Second)
+	h.run(AppInput{AppID: "app1"}, time.Minute, nil)
+	if got := acts.Calls(); len(got) < 2 || got[1] != "StartTurn:ops-1" {
+		t.Errorf("calls = %v", got)
+	}
+	if err := ValidateMessage(ChatMessage{ID: "m1", Text: "Create a\x00 notes app"}); err == nil || !strings.Contains(err.Error(), "U+0000") {
+		t.Errorf("ValidateMessage with NUL = %v, want the control character named", err)
+	}
+}
+
 func TestMessageDuringTurnWaits(t *testing.T) {
 	acts := &fakeActivities{buildDelay: 200 * time.Millisecond}
 	h := newHarness(t, acts)
