@@ -29,6 +29,11 @@ func (s *Store) PutSecret(ctx context.Context, appID, env, name string, sealed [
 		// A new secret, or one deleted and set again: it counts against the limit.
 		created = true
 		if max > 0 {
+			// The app's row is the lock that makes count-then-insert one step when two
+			// new secrets arrive at once (SQLite transactions are serial already).
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").First(&App{}, "id = ?", appID).Error; err != nil {
+				return notFound(err, "app "+appID)
+			}
 			var n int64
 			if err := tx.Model(&Secret{}).Where("app_id = ? AND environment = ? AND deleted = ?", appID, env, false).Count(&n).Error; err != nil {
 				return err

@@ -334,3 +334,41 @@ func TestDomainServing(t *testing.T) {
 		}
 	})
 }
+
+// TestSecretLimitUnderConcurrency adds new secrets at once to an environment one short
+// of its limit: exactly one gets in, on every dialect.
+func TestSecretLimitUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *models.Store) {
+		newApp(t, s, "app1")
+		const max = 10
+		for i := range max - 1 {
+			_, created, err := s.PutSecret(ctx, "app1", models.EnvProduction, fmt.Sprintf("K%d", i), []byte("sealed"), "k1", max)
+			storetest.Must(t, err, "put K%d", i)
+			if !created {
+				t.Fatalf("K%d: created = false", i)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 16)
+		for i := range errs {
+			wg.Go(func() {
+				_, _, errs[i] = s.PutSecret(ctx, "app1", models.EnvProduction, fmt.Sprintf("NEW%d", i), []byte("sealed"), "k1", max)
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, models.ErrTooMany):
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		list, err := s.Secrets(ctx, "app1", models.EnvProduction, false)
+		storetest.Must(t, err, "list")
+		if ok != 1 || len(list) != max {
+			t.Errorf("%d of the concurrent puts got in and %d secrets are stored, want 1 and %d", ok, len(list), max)
+		}
+	})
+}
