@@ -261,9 +261,13 @@ func (a *Activities) generateRequest(ctx context.Context, in TurnInput) (generat
 
 // Turn outcomes, as FinishTurn records them.
 const (
-	OutcomeLive        = "live"
-	OutcomeFailed      = "failed"
+	OutcomeLive   = "live"
+	OutcomeFailed = "failed"
+	// OutcomeUnsupported: the request could not be carried out, and the reply says why.
 	OutcomeUnsupported = "unsupported"
+	// OutcomeAccepted: the request was taken and goes on beside the chat (a domain's
+	// setup), with its own events.
+	OutcomeAccepted = "accepted"
 )
 
 // FinishTurnInput is how a turn ended.
@@ -316,7 +320,7 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 				return err
 			}
 		}
-	case OutcomeUnsupported:
+	case OutcomeUnsupported, OutcomeAccepted:
 	default:
 		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("finish turn: unknown outcome %q", in.Outcome))
 	}

@@ -121,7 +121,7 @@ func TestCustomDomainFromOneChatMessage(t *testing.T) {
 	e.start()
 	start := time.Now()
 	appID, evs := e.turn("", "Create a todo app and deploy it to my domain myapp.com", 0)
-	if end := last(evs); end.Type != "reply" || !strings.Contains(end.Message, "Setting up myapp.com") {
+	if end := last(evs); end.Type != "reply" || !strings.Contains(end.Message, "Setting up myapp.com") || end.Field("outcome") != "accepted" {
 		t.Fatalf("the turn ended with %s: %s\n%v", end.Type, end.Message, eventTypes(evs))
 	}
 	if count(evs, "live") != 2 {

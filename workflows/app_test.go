@@ -956,6 +956,9 @@ func TestAttachDomainAgainAfterItsWorkflowEnded(t *testing.T) {
 	replies := map[string]string{}
 	for _, f := range acts.finishes {
 		replies[f.MessageID] = f.Reply
+		if f.Outcome != activities.OutcomeAccepted {
+			t.Errorf("attach %s ended %q, want %q: its setup goes on beside the chat", f.MessageID, f.Outcome, activities.OutcomeAccepted)
+		}
 	}
 	if !strings.Contains(replies["d1"], "its setup had stopped; setting it up again") {
 		t.Errorf("first attach answered %q, want its workflow started again", replies["d1"])

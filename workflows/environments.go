@@ -351,7 +351,9 @@ func (w *appWorkflow) attachDomain(ctx workflow.Context, m ChatMessage, part str
 	case prep.Existing:
 		reply = fmt.Sprintf("%s is already attached to this app; GET /v1/apps/%s/domains shows where it stands.", prep.Hostname, w.state.AppID)
 	}
-	w.answer(ctx, finish, reply)
+	finish.Outcome = activities.OutcomeAccepted
+	finish.Reply = reply
+	w.finish(ctx, finish)
 }
 
 // changeRestartEndedDomain: attaching a domain already recorded for the app starts its
