@@ -712,10 +712,11 @@ func TestPublishByChat(t *testing.T) {
 	h := newHarness(t, acts)
 	h.send(time.Second, "m1", "Create a todo app", nil)
 	h.send(time.Minute, "m2", "deploy it", nil)
+	h.send(2*time.Minute, "m3", "make the title say My Tasks", nil)
 	var st AppState
-	h.run(AppInput{AppID: "app1"}, 2*time.Minute, func(s AppState) { st = s })
+	h.run(AppInput{AppID: "app1"}, 3*time.Minute, func(s AppState) { st = s })
 	calls := strings.Join(acts.Calls(), ",")
-	if !strings.HasSuffix(calls, "StartTurn:m2,ResolveVersion:1,Build:production,Deploy,Verify,FinishTurn:live,Measure") {
+	if !strings.Contains(calls, "StartTurn:m2,ResolveVersion:1,Build:production,Deploy,Verify,FinishTurn:live,Measure") {
 		t.Errorf("calls = %s", calls)
 	}
 	d := acts.deploys[1]
@@ -729,8 +730,16 @@ func TestPublishByChat(t *testing.T) {
 	if f.Environment != "production" || !strings.Contains(f.Reply, "Version 1 is live in production at http://app1.appforge.localhost") {
 		t.Errorf("finish = %+v", f)
 	}
-	if st.ProductionVersion != 1 || st.LiveVersion != 1 || !strings.HasPrefix(st.ProductionURL, "http://app1.") {
+	if st.ProductionVersion != 1 || st.LiveVersion != 2 || !strings.HasPrefix(st.ProductionURL, "http://app1.") {
 		t.Errorf("state = %+v", st)
+	}
+	// A change after the publish goes to the preview only, and its reply says so.
+	if r := acts.finishes[0].Reply; strings.Contains(r, "Production") {
+		t.Errorf("before any publish the reply mentions production: %q", r)
+	}
+	if r := acts.finishes[2].Reply; !strings.Contains(r, "Version 2 is live at http://app1-preview") ||
+		!strings.Contains(r, "Production still serves version 1 at http://app1.appforge.localhost") || !strings.Contains(r, `say "publish" to put version 2 there`) {
+		t.Errorf("change after publish: reply %q", r)
 	}
 }
 

@@ -146,6 +146,11 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 	finish.DeploymentID = deploymentID
 	finish.URL = url
 	finish.Reply = liveReply(plan, gen, built, url)
+	if !start.Intent.Publish && w.state.ProductionVersion > 0 && w.state.ProductionVersion != gen.Number {
+		// Production (and any domain on it) does not follow the preview by itself.
+		finish.Reply += fmt.Sprintf("\n\nProduction still serves version %d at %s; say \"publish\" to put version %d there.",
+			w.state.ProductionVersion, w.state.ProductionURL, gen.Number)
+	}
 	if !start.Intent.Publish && w.productionBundles(ctx) {
 		w.finish(ctx, finish)
 		// Beside the next turns: the chat does not wait for it.
