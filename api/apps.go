@@ -48,7 +48,7 @@ func (s *Server) readMessage(c *gin.Context) (workflows.ChatMessage, error) {
 		if len(strings.TrimSpace(string(body))) == 0 {
 			return workflows.ChatMessage{}, errBadRequest("invalid_json", `the request body is empty; send {"message": "Create a todo app"}`)
 		}
-		return workflows.ChatMessage{}, errBadRequest("invalid_json", "the request body is not valid JSON of the form {\"message\": \"...\"}: "+err.Error())
+		return workflows.ChatMessage{}, errBadRequest("invalid_json", `send {"message": "..."}: `+jsonProblem(err))
 	}
 	// Anything but the end after the object is refused: dec.More alone would let a
 	// stray "}" or "]" through.

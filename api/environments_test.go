@@ -62,11 +62,12 @@ func TestOperationsAreQueuedAsMessages(t *testing.T) {
 
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/preview/deploy", "", nil), 400, "preview_is_automatic")
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/staging/deploy", "", nil), 404, "not_found")
-	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/deploy", `{"version": "two"}`, nil), 400, "invalid_json")
+	msg := wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/deploy", `{"version": "two"}`, nil), 400, "invalid_json")
+	wantContains(t, "message", msg, `"version" must be a whole number, not a string`)
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/versions/9/restore", "", nil), 404, "not_found")
 	// A field where none is taken is refused, not ignored: rollback has no version.
 	before := len(ts.WF.sentTo("todoapp00001"))
-	msg := wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/rollback", `{"version": 1}`, nil), 400, "invalid_json")
+	msg = wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/rollback", `{"version": 1}`, nil), 400, "invalid_json")
 	wantContains(t, "message", msg, "takes no body", "deploy", `"version"`)
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/versions/1/restore", `{"version": 2}`, nil), 400, "invalid_json")
 	wantError(t, ts.do(t, http.MethodPost, "/v1/apps/todoapp00001/environments/production/deploy", `{"version": 1}`, hdr("Content-Type", "text/html")), 415, "unsupported_media_type")

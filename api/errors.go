@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -89,7 +91,7 @@ func decodeBody(c *gin.Context, limit int64, v any, optional bool, form string) 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errBadRequest("invalid_json", "send "+form+": "+err.Error())
+		return errBadRequest("invalid_json", "send "+form+": "+jsonProblem(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errBadRequest("invalid_json", "the request body holds more than the one JSON object "+form)
@@ -120,4 +122,64 @@ func noBody(c *gin.Context, what string) error {
 		ae.Message = "this request takes no body: " + what
 	}
 	return err
+}
+
+// jsonProblem says in plain words what is wrong with a JSON body, without the decoder's
+// Go type names: `"message" must be a string, not a number`.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		given, _, _ := strings.Cut(typeErr.Value, " ") // "number 1e999" is a number
+		if typeErr.Field == "" {
+			return "the body must be a JSON object, not " + jsonKind(given)
+		}
+		return fmt.Sprintf("%q must be %s, not %s", typeErr.Field, goKind(typeErr.Type), jsonKind(given))
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "not valid JSON: it ends before the object is complete (unexpected EOF)"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names a JSON value's kind as encoding/json reports it.
+func jsonKind(kind string) string {
+	switch kind {
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "number", "string":
+		return "a " + kind
+	}
+	return kind
+}
+
+// goKind names what a Go type takes in JSON.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return goKind(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another kind of value"
 }

@@ -32,8 +32,10 @@ func TestBadMessageRequests(t *testing.T) {
 		{name: "empty body", body: "", status: 400, code: "invalid_json", want: []string{"empty", `"message"`}},
 		{name: "blank body", body: " \n\t ", status: 400, code: "invalid_json", want: []string{"empty"}},
 		{name: "malformed JSON", body: `{"message": "hi"`, status: 400, code: "invalid_json", want: []string{"not valid JSON", "unexpected EOF"}},
-		{name: "not an object", body: `["hi"]`, status: 400, code: "invalid_json", want: []string{"not valid JSON"}},
-		{name: "message not a string", body: `{"message": 42}`, status: 400, code: "invalid_json", want: []string{"not valid JSON", "string"}},
+		{name: "bad character", body: `{"message": 'hi'}`, status: 400, code: "invalid_json", want: []string{"not valid JSON at byte 13", "invalid character"}},
+		{name: "not an object", body: `["hi"]`, status: 400, code: "invalid_json", want: []string{"must be a JSON object, not a list"}},
+		{name: "message not a string", body: `{"message": 42}`, status: 400, code: "invalid_json", want: []string{`"message" must be a string, not a number`}},
+		{name: "message_id not a string", body: `{"message": "hi", "message_id": true}`, status: 400, code: "invalid_json", want: []string{`"message_id" must be a string, not true or false`}},
 		{name: "unknown field", body: `{"mesage": "Create a todo app"}`, status: 400, code: "invalid_json", want: []string{`unknown field "mesage"`}},
 		{name: "missing message", body: `{}`, status: 400, code: "message_empty", want: []string{`"message" is missing or empty`}},
 		{name: "null message", body: `{"message": null}`, status: 400, code: "message_empty", want: []string{`"message"`}},
@@ -81,6 +83,9 @@ func TestBadMessageRequests(t *testing.T) {
 				}
 				msg := wantError(t, r, tt.status, tt.code)
 				wantContains(t, "message", msg, tt.want...)
+				if strings.Contains(msg, "Go value") || strings.Contains(msg, "api.") || strings.Contains(msg, "json: ") {
+					t.Errorf("message %q speaks of the decoder, not of the request", msg)
+				}
 				if got := countApps(t, ts.Store); got != apps {
 					t.Errorf("apps went from %d to %d, want no new app", apps, got)
 				}
