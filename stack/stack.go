@@ -343,7 +343,7 @@ func (st *Stack) startDeployTarget(ctx context.Context, cfg config.Config, parts
 			httpsPort, _ := strconv.Atoi(tlsPort)
 			st.edge, err = edge.New(edge.Config{DataDir: filepath.Join(cfg.DataDir, "edge"), AccountID: creds.AccountID, APIToken: creds.APIToken,
 				ReadOnlyTokens: []string{creds.ReadOnlyToken}, ZoneActivationDelay: cfg.EdgeZoneDelay, CertificateDelay: cfg.EdgeCertDelay, CustomHostnameDelay: cfg.EdgeHostnameDelay,
-				HTTPSPort: httpsPort, Logger: st.Log.With("component", "edge")})
+				HTTPSPort: httpsPort, Logger: st.Log}) // the edge names itself in its log
 			if err != nil {
 				return nil, err
 			}
