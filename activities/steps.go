@@ -73,7 +73,7 @@ func (a *Activities) BeginVersion(ctx context.Context, in TurnInput) (GenerateRe
 		return GenerateResult{}, err
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "version:" + v.ID, Type: models.EventVersionCreated, VersionNumber: v.Number,
-		Message: fmt.Sprintf("Version %d: writing files with the %s", v.Number, a.Generator.Name()), Data: map[string]any{"version_id": v.ID}})
+		Message: fmt.Sprintf("Version %d: writing files with %s", v.Number, generate.Describe(a.Generator)), Data: map[string]any{"version_id": v.ID}})
 	return GenerateResult{VersionID: v.ID, Number: v.Number, FileCount: v.FileCount, Summary: plan.Summary}, nil
 }
 

@@ -24,6 +24,9 @@ var _ Generator = (*Offline)(nil)
 // Name implements Generator.
 func (*Offline) Name() string { return "offline generator" }
 
+// Describe names the generator inside a sentence (see generate.Describe).
+func (*Offline) Describe() string { return "the offline generator" }
+
 // llmHint ends every reply about something the offline generator cannot do.
 const llmHint = "To build anything else, configure an LLM by setting OPENAI_API_KEY."
 

@@ -75,6 +75,9 @@ func TestOfflineName(t *testing.T) {
 	if got, want := NewOffline().Name(), "offline generator"; got != want {
 		t.Errorf("Name() = %q, want %q", got, want)
 	}
+	if got, want := Describe(NewOffline()), "the offline generator"; got != want {
+		t.Errorf("Describe = %q, want %q", got, want)
+	}
 }
 
 func TestOfflineNewApp(t *testing.T) {

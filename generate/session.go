@@ -88,11 +88,22 @@ type StepOutput struct {
 	Usage Usage    `json:"usage"`
 }
 
+// Describe names a generator inside a sentence ("writing files with …"): "the offline
+// generator", "the model gpt-4.1 (api.openai.com)". A generator says it itself with a
+// Describe method; otherwise its Name is used.
+func Describe(g Generator) string {
+	if d, ok := g.(interface{ Describe() string }); ok {
+		return d.Describe()
+	}
+	return g.Name()
+}
+
 // Generator makes app versions from chat messages. Implementations must be safe for
 // concurrent use; a step called again with the same input must be safe to retry (the
 // caller records a finished step and does not run it twice).
 type Generator interface {
-	// Name is shown to users, e.g. "offline generator" or "gpt-4.1 via api.openai.com".
+	// Name is recorded on each version and shown to users, e.g. "offline generator" or
+	// "gpt-4.1 (api.openai.com)".
 	Name() string
 	// Plan says what the generator will do, before any file is written.
 	Plan(ctx context.Context, req Request) (Plan, error)

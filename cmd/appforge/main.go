@@ -127,13 +127,13 @@ func printBanner(st *stack.Stack, took time.Duration) {
 	}
 	abs, _ := filepath.Abs(cfg.DataDir)
 	fmt.Printf(`
-appforge is running (started in %s; apps by the %s; deploys to %s)
+appforge is running (started in %s; apps by %s; deploys to %s)
 
   API            %s   (chat page at /)
   Temporal UI    %s
   Temporal       %s
   Database       %s
-`, took.Round(time.Millisecond), st.Generator.Name(), deploy, st.PublicURL, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, db)
+`, took.Round(time.Millisecond), generate.Describe(st.Generator), deploy, st.PublicURL, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, db)
 	if st.EdgeURL != "" {
 		fmt.Printf(`  Edge API       %s/client/v4
   Apps           http://<app-id>-preview.appforge.localhost:%s (production: http://<app-id>.appforge.localhost:%s)

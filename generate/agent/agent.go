@@ -170,6 +170,10 @@ func withDefaults(l generate.Limits) generate.Limits {
 // "gpt-4.1 (api.openai.com)".
 func (a *Agent) Name() string { return fmt.Sprintf("%s (%s)", a.model, a.host) }
 
+// Describe names the agent inside a sentence (see generate.Describe): "the model gpt-4.1
+// (api.openai.com)".
+func (a *Agent) Describe() string { return "the model " + a.Name() }
+
 // Repairs implements generate.Generator.
 func (a *Agent) Repairs() int { return a.repairs }
 

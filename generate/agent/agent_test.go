@@ -42,6 +42,9 @@ func TestNew(t *testing.T) {
 		if got := a.Name(); got != tt.name {
 			t.Errorf("Name() = %q, want %q", got, tt.name)
 		}
+		if got, want := generate.Describe(a), "the model "+tt.name; got != want {
+			t.Errorf("Describe = %q, want %q", got, want)
+		}
 		if got := a.Repairs(); got != tt.repairs {
 			t.Errorf("Repairs() = %d, want %d", got, tt.repairs)
 		}
