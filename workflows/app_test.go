@@ -670,7 +670,7 @@ func TestStoppedGenerationFailsTheVersion(t *testing.T) {
 	if got := strings.Join(acts.Calls(), ","); got != want {
 		t.Errorf("calls = %s, want %s", got, want)
 	}
-	if f := acts.finishes[0]; !strings.Contains(f.Reply, "I stopped writing version 1: the model tried to write more than 80 files") || !strings.Contains(f.Error, "generation stopped") {
+	if f := acts.finishes[0]; !strings.Contains(f.Reply, "I stopped writing version 1: the model tried to write more than 80 files") || !strings.Contains(f.Reply, "Ask for less at once") || !strings.Contains(f.Error, "generation stopped") {
 		t.Errorf("finish = %+v", f)
 	}
 }

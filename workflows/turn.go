@@ -555,6 +555,10 @@ func advice(cause error, detail string) string {
 	if strings.HasPrefix(detail, "build failed") {
 		return "Try describing the change differently."
 	}
+	if strings.HasPrefix(detail, "generation stopped") {
+		// A limit stopped the model: the same request would likely stop the same way.
+		return "Ask for less at once (one feature or page per message), or say it differently."
+	}
 	if cause != nil {
 		return "Send your message again to retry."
 	}
