@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,65 @@ func TestTodoAppWorksInABrowser(t *testing.T) {
 	}
 	if rep.Left != "1 task left" || rep.LeftAfterReload != "1 task left" || !rep.BuyMilkDone {
 		t.Errorf("after adding two tasks and ticking one: %+v", rep)
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("the page logged errors: %v", rep.Errors)
+	}
+}
+
+// TestChatPageInABrowser uses the chat page at / in headless Chromium: a new app appears
+// in its preview, a change shows up there after its build, a refused message is shown,
+// and after a reload the conversation and the preview are back.
+func TestChatPageInABrowser(t *testing.T) {
+	chromium, nodePath := browserTools(t)
+	e := newEnv(t, nil)
+	e.start()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "testdata/chat_page.cjs", e.st.APIURL)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("browser run failed: %v\n%s%s", err, out, stderr)
+	}
+	var rep struct {
+		AppID, First, Second, Refused, AfterReload, Selected, PreviewLink string
+		Lines, Errors                                                     []string
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("browser report %q: %v", out, err)
+	}
+	if rep.First != "Chores" || rep.Second != "My Tasks" || rep.AfterReload != "My Tasks" {
+		t.Errorf("preview headings: %q, then %q, after reload %q; want Chores, My Tasks, My Tasks", rep.First, rep.Second, rep.AfterReload)
+	}
+	if rep.AppID == "" || rep.Selected != rep.AppID {
+		t.Errorf("page follows app %q, its list selects %q", rep.AppID, rep.Selected)
+	}
+	var app struct {
+		PreviewURL string `json:"preview_url"`
+	}
+	if code := e.request("GET", "/v1/apps/"+rep.AppID, nil, &app); code != http.StatusOK || rep.PreviewLink != app.PreviewURL {
+		t.Errorf("preview link %q, app's preview URL %q (%d)", rep.PreviewLink, app.PreviewURL, code)
+	}
+	if !strings.Contains(rep.Refused, "at most 8000 are accepted") {
+		t.Errorf("the refused message showed %q, want the API's reason", rep.Refused)
+	}
+	seen := map[string]int{}
+	for _, l := range rep.Lines {
+		seen[l]++
+	}
+	for _, want := range []string{"plan", "file_written", "build_finished", "deployed", "verified"} {
+		if seen[want] == 0 {
+			t.Errorf("the log after a reload shows no %s line: %v", want, rep.Lines)
+		}
+	}
+	if seen["live"] != 2 || seen["writing"] != 0 {
+		t.Errorf("the log shows %d live lines and %d writing lines, want 2 and none left once files are written", seen["live"], seen["writing"])
 	}
 	if len(rep.Errors) > 0 {
 		t.Errorf("the page logged errors: %v", rep.Errors)
