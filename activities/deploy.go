@@ -132,7 +132,7 @@ func (a *Activities) Deploy(ctx context.Context, in DeployInput) (DeployResult, 
 		return DeployResult{}, err
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "deployed:" + in.DeploymentID, Type: models.EventDeployed, VersionNumber: v.Number,
-		Message: fmt.Sprintf("Deployed version %d to %s (%d files uploaded, %d already there)", v.Number, res.URL, res.Uploaded, res.Reused),
+		Message: fmt.Sprintf("Deployed version %d to %s (%d %s uploaded, %d already there)", v.Number, res.URL, res.Uploaded, plural(res.Uploaded, "file", "files"), res.Reused),
 		Data:    map[string]any{"url": res.URL, "environment": in.Environment, "uploaded": res.Uploaded, "reused": res.Reused, "api_calls": res.Calls}})
 	if in.Rollback {
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "rolled-back:" + in.DeploymentID, Type: models.EventRolledBack, VersionNumber: v.Number,
@@ -251,7 +251,7 @@ func (a *Activities) Verify(ctx context.Context, in VerifyInput) (VerifyResult, 
 	res := VerifyResult{OK: rep.OK(), Problems: rep.Problems, Assets: len(rep.Checks)}
 	if res.OK {
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "verified:" + in.DeploymentID, Type: models.EventVerified, VersionNumber: v.Number,
-			Message: fmt.Sprintf("Checked %s: index.html and %d assets load", in.URL, len(rep.Checks)-2), Data: rep})
+			Message: fmt.Sprintf("Checked %s: index.html and %d %s load", in.URL, len(rep.Checks)-2, plural(len(rep.Checks)-2, "asset", "assets")), Data: rep})
 	} else {
 		a.emit(ctx, in.AppID, models.NewEvent{Key: "verify-failed:" + in.DeploymentID, Type: models.EventVerifyFailed, VersionNumber: v.Number,
 			Message: fmt.Sprintf("%s does not load correctly: %s", in.URL, rep.Problems[0]), Data: rep})

@@ -309,6 +309,12 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 		fields := map[string]any{"live_version": in.Number, "preview_url": in.URL}
 		if in.Environment == models.EnvProduction {
 			fields = map[string]any{"production_version": in.Number, "production_url": in.URL}
+		} else if title, err := a.plannedTitle(ctx, in.AppID, in.MessageID); err != nil {
+			return err
+		} else if title != "" {
+			// The app's name follows the title of what the preview serves ("make the
+			// title say My Tasks" renames it in the app list too).
+			fields["name"] = clip(title, 200)
 		}
 		if err := a.Store.UpdateApp(ctx, in.AppID, fields); err != nil {
 			return err
@@ -362,6 +368,23 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "finish:" + in.MessageID + in.Part, Type: evType, Message: in.Reply, VersionNumber: in.Number, Data: data})
 	return nil
+}
+
+// plannedTitle is the app title in the plan of a message's turn, "" when the message
+// has no readable plan (a command, such as a rollback, plans nothing).
+func (a *Activities) plannedTitle(ctx context.Context, appID, messageID string) (string, error) {
+	msg, err := a.Store.Message(ctx, appID, messageID)
+	if errors.Is(err, models.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var plan generate.Plan
+	if msg.Plan == "" || json.Unmarshal([]byte(msg.Plan), &plan) != nil {
+		return "", nil
+	}
+	return strings.TrimSpace(plan.Title), nil
 }
 
 func orPreview(env string) string {

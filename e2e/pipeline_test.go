@@ -202,7 +202,7 @@ func TestChatToLivePreview(t *testing.T) {
 	e.start()
 	var app appResponse
 	e.request("GET", "/v1/apps/"+created.AppID, nil, &app)
-	if app.LiveVersion != 2 || app.PreviewURL != url || app.State == nil || app.State.LiveVersion != 2 || app.State.Phase != workflows.PhaseIdle {
+	if app.LiveVersion != 2 || app.PreviewURL != url || app.State == nil || app.State.LiveVersion != 2 || app.State.Phase != workflows.PhaseIdle || app.Name != "My Tasks" {
 		t.Fatalf("after restart app = %+v (state error %q)", app, app.StateError)
 	}
 	checkServed(t, e, url, "My Tasks")
