@@ -268,6 +268,8 @@ const (
 	// OutcomeAccepted: the request was taken and goes on beside the chat (a domain's
 	// setup), with its own events.
 	OutcomeAccepted = "accepted"
+	// OutcomeStopped: the user stopped the message; a version it began is failed.
+	OutcomeStopped = "stopped"
 )
 
 // FinishTurnInput is how a turn ended.
@@ -326,6 +328,13 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 				return err
 			}
 		}
+	case OutcomeStopped:
+		msgStatus = models.MessageStopped
+		if in.VersionID != "" {
+			if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionFailed, "error": in.Error}); err != nil {
+				return err
+			}
+		}
 	case OutcomeUnsupported, OutcomeAccepted:
 	default:
 		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("finish turn: unknown outcome %q", in.Outcome))
@@ -365,6 +374,8 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 		evType = models.EventLive
 	case OutcomeFailed:
 		evType = models.EventTurnFailed
+	case OutcomeStopped:
+		evType = models.EventTurnStopped
 	}
 	a.emit(ctx, in.AppID, models.NewEvent{Key: "finish:" + in.MessageID + in.Part, Type: evType, Message: in.Reply, VersionNumber: in.Number, Data: data})
 	return nil

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/appforge/appforge/api"
 	"github.com/appforge/appforge/models"
@@ -33,6 +34,7 @@ type fakeWorkflows struct {
 	unavailable bool
 	stateErr    error
 	statePanics bool
+	tooLate     map[string]bool // messages Stop refuses as too late
 	// domainSignals records "check:host", "detach:host" and "detach-ended:host".
 	domainSignals []string
 }
@@ -89,6 +91,31 @@ func (f *fakeWorkflows) State(ctx context.Context, appID string) (workflows.AppS
 		}
 	}
 	return st, nil
+}
+
+// Stop answers like the app workflow: the first message an app was sent is the turn at
+// work, later ones wait; tooLate names messages past the point of stopping.
+func (f *fakeWorkflows) Stop(ctx context.Context, appID, messageID string) (workflows.StopResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tooLate[messageID] {
+		return workflows.StopResult{}, fmt.Errorf("stop: %w", temporal.NewApplicationError("message "+messageID+" can no longer be stopped: its version is going live", workflows.StopErrTooLate))
+	}
+	first := true
+	for i, s := range f.sent {
+		if s.AppID != appID {
+			continue
+		}
+		if s.Message.ID == messageID {
+			if first {
+				return workflows.StopResult{MessageID: messageID, Was: "working"}, nil
+			}
+			f.sent = append(f.sent[:i:i], f.sent[i+1:]...)
+			return workflows.StopResult{MessageID: messageID, Was: "waiting"}, nil
+		}
+		first = false
+	}
+	return workflows.StopResult{}, fmt.Errorf("stop: %w", temporal.NewApplicationError("there is no message "+messageID+" waiting or at work", workflows.StopErrNotFound))
 }
 
 func (f *fakeWorkflows) CheckDomain(ctx context.Context, hostname string) error {

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/appforge/appforge/models"
 	"github.com/appforge/appforge/workflows"
@@ -195,11 +196,59 @@ func (s *Server) send(c *gin.Context, appID string, m workflows.ChatMessage) {
 	c.JSON(http.StatusAccepted, sendResponse{AppID: appID, MessageID: m.ID, Status: "queued", Position: res.Position, Duplicate: res.Duplicate, Links: s.linksFor(appID)})
 }
 
+// stopMessage stops a user's message: one still waiting is answered at once (200), the
+// turn at work stops while it plans, writes or builds (202; its end comes as a
+// turn_stopped event). Too late, or a message that is not the user's, is 409 or 404.
+func (s *Server) stopMessage(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := noBody(c, "stop takes no options"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	app, err := s.store.App(ctx, c.Param("app"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	id := c.Param("message")
+	m, err := s.store.Message(ctx, app.ID, id)
+	if err == nil && m.Role != models.RoleUser {
+		err = fmt.Errorf("message %s is an answer, not a message you sent: %w", id, models.ErrNotFound)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if turnFinished(m) {
+		s.fail(c, &apiError{Status: http.StatusConflict, Code: "too_late", Message: fmt.Sprintf("message %s has been answered already (%s)", id, m.Status)})
+		return
+	}
+	res, err := s.wf.Stop(ctx, app.ID, id)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case workflows.StopErrTooLate:
+			err = &apiError{Status: http.StatusConflict, Code: "too_late", Message: appErr.Message()}
+		case workflows.StopErrNotFound:
+			err = &apiError{Status: http.StatusConflict, Code: "not_stoppable", Message: appErr.Message() + "; if you just sent it, it may not have reached the app yet: retry in a moment"}
+		}
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if res.Was == "waiting" {
+		c.JSON(http.StatusOK, gin.H{"message_id": id, "status": models.MessageStopped, "was": res.Was})
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"message_id": id, "status": "stopping", "was": res.Was, "links": s.linksFor(app.ID)})
+}
+
 // turnFinished reports whether a stored user message's turn has ended (FinishTurn set
 // its outcome), as opposed to one still queued or being worked on, which the workflow
 // must still get.
 func turnFinished(m models.ChatMessage) bool {
-	return m.Status == models.MessageDone || m.Status == models.MessageFailed
+	return m.Status == models.MessageDone || m.Status == models.MessageFailed || m.Status == models.MessageStopped
 }
 
 // Redeliver hands over stored messages that never reached their workflow (it was down

@@ -28,6 +28,8 @@ type Workflows interface {
 	Send(ctx context.Context, appID string, m workflows.ChatMessage) (workflows.SendResult, error)
 	// State queries the workflow's live state.
 	State(ctx context.Context, appID string) (workflows.AppState, error)
+	// Stop stops a message waiting or at work (workflows.UpdateStop).
+	Stop(ctx context.Context, appID, messageID string) (workflows.StopResult, error)
 	// CheckDomain and DetachDomain signal a domain's workflow; DomainState queries it.
 	CheckDomain(ctx context.Context, hostname string) error
 	DetachDomain(ctx context.Context, hostname string) error
@@ -118,6 +120,7 @@ func NewServer(opts Options) *Server {
 	app.GET("", s.getApp)
 	app.POST("/messages", s.postMessage)
 	app.GET("/messages", s.listMessages)
+	app.POST("/messages/:message/stop", s.stopMessage)
 	app.GET("/events", s.events)
 	app.GET("/versions", s.listVersions)
 	app.GET("/versions/:version", s.getVersion)

@@ -146,7 +146,7 @@ func (e Event) Field(name string) string {
 // message that also asks to publish gets a reply for the change and one for the
 // publish).
 func (e Event) EndsTurn(messageID string) bool {
-	return (e.Type == "live" || e.Type == "turn_failed" || e.Type == "reply") && e.Field("message_id") == messageID && e.Field("final") != "false"
+	return (e.Type == "live" || e.Type == "turn_failed" || e.Type == "turn_stopped" || e.Type == "reply") && e.Field("message_id") == messageID && e.Field("final") != "false"
 }
 
 // errStop ends Follow without an error.

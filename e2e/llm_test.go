@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -298,4 +300,58 @@ func TestAgentWithRefusedKeyOrUnknownModel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStopWhileTheModelWrites: the user stops a new app while the model streams its first
+// files (the slow-stream scenario, about 3 s). The turn ends at once as turn_stopped, its
+// version is failed, nothing goes live, and the app takes the next message as usual.
+func TestStopWhileTheModelWrites(t *testing.T) {
+	e, _ := newLLMEnv(t, nil)
+	e.start()
+	var sent sendResponse
+	if code := e.request("POST", "/v1/apps", map[string]string{"message": "Create a word counter"}, &sent); code != http.StatusAccepted {
+		t.Fatalf("create: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var writing apiclient.Event
+	err := e.api().Follow(ctx, sent.AppID, 0, func(ev apiclient.Event) bool {
+		writing = ev
+		return ev.Type != "writing"
+	})
+	if err != nil || writing.Type != "writing" {
+		t.Fatalf("no writing event before the stop (%v): %+v", err, writing)
+	}
+	var stop struct{ Status, Was string }
+	if code := e.request("POST", "/v1/apps/"+sent.AppID+"/messages/"+sent.MessageID+"/stop", nil, &stop); code != http.StatusAccepted || stop.Status != "stopping" || stop.Was != "working" {
+		t.Fatalf("stop: %d %+v", code, stop)
+	}
+	evs := e.follow(sent.AppID, writing.Seq, sent.MessageID, time.Minute)
+	end := evs[len(evs)-1]
+	if end.Type != "turn_stopped" || end.Field("outcome") != "stopped" || !strings.Contains(end.Message, "version 1 was not finished") {
+		t.Fatalf("the turn ended with %s: %s", end.Type, end.Message)
+	}
+	for _, typ := range []string{"build_started", "deploy_started", "live"} {
+		if count(evs, typ) > 0 {
+			t.Errorf("a stopped turn went on to %s: %v", typ, eventTypes(evs))
+		}
+	}
+	if vs := e.versions(sent.AppID); len(vs) != 1 || vs[0].Status != "failed" || vs[0].Error != "stopped at your request" {
+		t.Errorf("versions = %+v", vs)
+	}
+	var msgs struct {
+		Messages []struct{ ID, Status string } `json:"messages"`
+	}
+	e.request("GET", "/v1/apps/"+sent.AppID+"/messages", nil, &msgs)
+	if len(msgs.Messages) == 0 || msgs.Messages[0].ID != sent.MessageID || msgs.Messages[0].Status != "stopped" {
+		t.Errorf("messages = %+v", msgs.Messages)
+	}
+	code, err := e.api().Do(ctx, "POST", "/v1/apps/"+sent.AppID+"/messages/"+sent.MessageID+"/stop", nil, nil)
+	if apiErr := (*apiclient.Error)(nil); code != http.StatusConflict || !errors.As(err, &apiErr) || apiErr.Code != "too_late" {
+		t.Errorf("stopping it again: %d %v", code, err)
+	}
+
+	// The stream is no longer slow: the same request now goes live.
+	_, evs = e.turn(sent.AppID, "Create a word counter", end.Seq)
+	liveEnd(t, evs)
 }

@@ -26,6 +26,8 @@ const (
 	MessageProcessing = "processing"
 	MessageDone       = "done"
 	MessageFailed     = "failed"
+	// MessageStopped: the user stopped it (waiting or at work) before it finished.
+	MessageStopped = "stopped"
 )
 
 // Deployment environments and statuses.
@@ -353,6 +355,8 @@ const (
 	EventLive           = "live"
 	EventTurnFailed     = "turn_failed"
 	EventReply          = "reply"
+	// EventTurnStopped ends a turn the user stopped.
+	EventTurnStopped = "turn_stopped"
 	// EventWriting reports a file the model is writing, as it streams.
 	EventWriting = "writing"
 	// EventAgentNote is a problem told to the model and recovered from.

@@ -6,6 +6,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,6 +27,27 @@ const (
 	SignalMessage = "message"
 	// QueryState returns AppState.
 	QueryState = "state"
+	// UpdateStop stops a chat message: one still waiting leaves the queue, the turn at
+	// work stops while it plans, writes or builds (not once its version deploys).
+	UpdateStop = "stop"
+)
+
+// StopRequest names the message to stop.
+type StopRequest struct {
+	MessageID string `json:"message_id"`
+}
+
+// StopResult answers UpdateStop: Was is "waiting" (taken out of the queue) or
+// "working" (the turn is stopping; its end comes as an event).
+type StopResult struct {
+	MessageID string `json:"message_id"`
+	Was       string `json:"was"`
+}
+
+// Error types of a refused stop, for the API.
+const (
+	StopErrNotFound = "StopNotFound"
+	StopErrTooLate  = "StopTooLate"
 )
 
 // Task queues.
@@ -235,7 +257,11 @@ type appWorkflow struct {
 	// version ID, for the publish that follows (not state: a new run starts none).
 	productionBuilds map[string]workflow.Future
 	drainSignals     func()
-	log              interface {
+	// stopTurn cancels the chat turn at work while it may still be stopped (nil once
+	// its version goes out); stopped is set when the user stopped it.
+	stopTurn workflow.CancelFunc
+	stopped  bool
+	log      interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
@@ -259,6 +285,14 @@ func (w *appWorkflow) setup(ctx workflow.Context) error {
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m ChatMessage) error {
 			return ValidateMessage(m)
+		}},
+	); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateStop, w.stop,
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, r StopRequest) error {
+			_, err := w.stoppable(r.MessageID)
+			return err
 		}},
 	); err != nil {
 		return err
@@ -317,6 +351,55 @@ func (w *appWorkflow) enqueue(m ChatMessage) SendResult {
 		pos++
 	}
 	return SendResult{MessageID: m.ID, Position: pos}
+}
+
+// stoppable says where a message to stop is: "waiting" in the queue or "working" as
+// the turn that may still be stopped; otherwise why it cannot be stopped.
+func (w *appWorkflow) stoppable(id string) (string, error) {
+	for _, q := range w.state.Queue {
+		if q.ID == id {
+			return "waiting", nil
+		}
+	}
+	if c := w.state.Current; c != nil && c.MessageID == id {
+		if w.stopTurn == nil && !w.stopped {
+			return "", temporal.NewApplicationError(fmt.Sprintf("message %s can no longer be stopped: %s", id, tooLateReason(c.Phase)), StopErrTooLate)
+		}
+		return "working", nil
+	}
+	if slices.Contains(w.state.Seen, id) {
+		return "", temporal.NewApplicationError(fmt.Sprintf("message %s has been answered already", id), StopErrTooLate)
+	}
+	return "", temporal.NewApplicationError(fmt.Sprintf("there is no message %s waiting or at work", id), StopErrNotFound)
+}
+
+func tooLateReason(p Phase) string {
+	switch p {
+	case PhaseDeploy, PhaseVerify:
+		return "its version is going live"
+	}
+	return "it is an operation that runs to its end (publish, rollback, restore, a domain)"
+}
+
+// stop takes a waiting message out of the queue and answers it, or cancels the turn at
+// work, which then ends with its own answer.
+func (w *appWorkflow) stop(ctx workflow.Context, r StopRequest) (StopResult, error) {
+	was, err := w.stoppable(r.MessageID)
+	if err != nil {
+		return StopResult{}, err
+	}
+	res := StopResult{MessageID: r.MessageID, Was: was}
+	if was == "working" {
+		if !w.stopped {
+			w.stopped = true
+			w.stopTurn()
+		}
+		return res, nil
+	}
+	w.state.Queue = slices.DeleteFunc(w.state.Queue, func(q ChatMessage) bool { return q.ID == r.MessageID })
+	w.finish(ctx, activities.FinishTurnInput{AppID: w.state.AppID, MessageID: r.MessageID, Outcome: activities.OutcomeStopped,
+		Reply: "Stopped at your request before it started; nothing was changed."})
+	return res, nil
 }
 
 func (w *appWorkflow) run(ctx workflow.Context) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -325,6 +326,32 @@ func (h *harness) send(delay time.Duration, id, text string, results *[]SendResu
 	}, delay)
 }
 
+// stop sends UpdateStop for a message at the given delay; the result or the refusal
+// lands in out.
+func (h *harness) stop(delay time.Duration, id string, out *[]string) {
+	h.env.RegisterDelayedCallback(func() {
+		// Its own update ID each time: one ID is one update, answered once.
+		h.env.UpdateWorkflow(UpdateStop, "stop:"+id+"@"+delay.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) {
+				var appErr *temporal.ApplicationError
+				if errors.As(err, &appErr) {
+					*out = append(*out, id+":"+appErr.Type())
+					return
+				}
+				h.t.Errorf("stop %s rejected without a type: %v", id, err)
+			},
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					h.t.Errorf("stop %s failed: %v", id, err)
+					return
+				}
+				*out = append(*out, id+":"+v.(StopResult).Was)
+			},
+		}, StopRequest{MessageID: id})
+	}, delay)
+}
+
 // command queues an operation by update at the given delay.
 func (h *harness) command(delay time.Duration, m ChatMessage) {
 	h.env.RegisterDelayedCallback(func() {
@@ -496,6 +523,64 @@ func TestMessageDuringTurnWaits(t *testing.T) {
 		t.Errorf("turns overlap or m2 lost: %s", calls)
 	}
 	if st.TurnsDone != 2 || st.LiveVersion != 2 || len(st.Queue) != 0 {
+		t.Errorf("state = %+v", st)
+	}
+}
+
+// TestStopWhileBuilding: the user stops the turn at work while it builds and a message
+// waiting behind it; neither deploys, what was live stays live, and the next message
+// runs as usual. Stopping again, or a message never sent, is refused.
+func TestStopWhileBuilding(t *testing.T) {
+	acts := &fakeActivities{buildDelay: 200 * time.Millisecond}
+	h := newHarness(t, acts)
+	var stops []string
+	stopped := false
+	h.send(time.Second, "m1", "Create a todo app", nil)
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name == activities.BuildName && !stopped {
+			var in activities.VersionInput
+			if args.Get(&in) == nil && in.VersionID == "v2" && in.Profile != "production" {
+				stopped = true
+				h.send(0, "m3", "Make it green", nil)
+				h.stop(0, "m3", &stops)
+				h.stop(0, "m2", &stops)
+			}
+		}
+	})
+	h.send(time.Minute, "m2", "Make it dark", nil)
+	h.stop(2*time.Minute, "m2", &stops)
+	h.stop(2*time.Minute, "nope", &stops)
+	h.send(3*time.Minute, "m4", "Make it blue", nil)
+	var st AppState
+	h.run(AppInput{AppID: "app1"}, 4*time.Minute, func(s AppState) { st = s })
+
+	slices.Sort(stops)
+	if got := strings.Join(stops, ","); got != "m2:"+StopErrTooLate+",m2:working,m3:waiting,nope:"+StopErrNotFound {
+		t.Errorf("stops = %s", got)
+	}
+	byID := map[string]activities.FinishTurnInput{}
+	for _, f := range acts.finishes {
+		byID[f.MessageID] = f
+	}
+	if f := byID["m3"]; f.Outcome != activities.OutcomeStopped || !strings.Contains(f.Reply, "before it started") {
+		t.Errorf("waiting message: %+v", f)
+	}
+	if f := byID["m2"]; f.Outcome != activities.OutcomeStopped || f.Number != 2 || f.Error != "stopped at your request" ||
+		!strings.Contains(f.Reply, "version 2 was not finished") || !strings.Contains(f.Reply, "Version 1 is still live") {
+		t.Errorf("stopped turn: %+v", f)
+	}
+	if f := byID["m4"]; f.Outcome != activities.OutcomeLive || f.Number != 3 {
+		t.Errorf("the message after the stop: %+v", f)
+	}
+	for _, d := range acts.deploys {
+		if d.VersionID == "v2" {
+			t.Errorf("the stopped version deployed: %+v", d)
+		}
+	}
+	if strings.Contains(strings.Join(acts.Calls(), ","), "StartTurn:m3") {
+		t.Errorf("the stopped waiting message ran: %v", acts.Calls())
+	}
+	if st.LiveVersion != 3 || st.TurnsDone != 3 || len(st.Queue) != 0 || st.Current != nil {
 		t.Errorf("state = %+v", st)
 	}
 }

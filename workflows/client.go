@@ -49,6 +49,27 @@ func (c *Client) Send(ctx context.Context, appID string, m ChatMessage) (SendRes
 	return res, nil
 }
 
+// Stop stops a chat message: one still waiting leaves the queue, the turn at work stops
+// while it may (see UpdateStop). A refusal is a *temporal.ApplicationError of type
+// StopErrNotFound or StopErrTooLate. The update ID makes a retried call one stop.
+func (c *Client) Stop(ctx context.Context, appID, messageID string) (StopResult, error) {
+	handle, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   AppWorkflowID(appID),
+		UpdateID:     "stop:" + messageID,
+		UpdateName:   UpdateStop,
+		Args:         []any{StopRequest{MessageID: messageID}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return StopResult{}, fmt.Errorf("stop message %s of app %s: %w", messageID, appID, err)
+	}
+	var res StopResult
+	if err := handle.Get(ctx, &res); err != nil {
+		return StopResult{}, fmt.Errorf("stop message %s of app %s: %w", messageID, appID, err)
+	}
+	return res, nil
+}
+
 // CheckDomain asks a domain's workflow to check now instead of waiting for its timer.
 func (c *Client) CheckDomain(ctx context.Context, hostname string) error {
 	if err := c.Temporal.SignalWorkflow(ctx, DomainWorkflowID(hostname), "", SignalCheckNow, nil); err != nil {

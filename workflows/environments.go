@@ -16,7 +16,13 @@ import (
 func (w *appWorkflow) handle(ctx workflow.Context, m ChatMessage) {
 	switch m.Command {
 	case "":
-		w.turn(ctx, m)
+		// The turn runs in a context the user may cancel (UpdateStop) until its
+		// version goes out. It is not cancelled at the end: work the turn started
+		// beside (a production build) outlives it.
+		tctx, cancel := workflow.WithCancel(ctx)
+		w.stopTurn, w.stopped = cancel, false
+		w.turn(tctx, m)
+		w.stopTurn, w.stopped = nil, false
 	case CommandSyncSecrets:
 		w.syncSecrets(ctx, m)
 	default:

@@ -99,6 +99,7 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 		return
 	}
 	if start.Intent.OnlyPublish {
+		w.stopTurn = nil // a publish runs to its end
 		if start.Intent.Domain != "" {
 			w.attachDomain(ctx, ChatMessage{ID: m.ID, Domain: start.Intent.Domain}, "")
 			return
@@ -130,6 +131,13 @@ func (w *appWorkflow) turn(ctx workflow.Context, m ChatMessage) {
 		gen, built, ok = w.generateInSteps(ctx, in, plan, &finish)
 	}
 	if !ok {
+		return
+	}
+	// From here the version goes out: it can no longer be stopped.
+	w.stopTurn = nil
+	if w.stopped {
+		// Stopped as its last step finished.
+		w.fail(ctx, finish, "", nil)
 		return
 	}
 
@@ -491,6 +499,11 @@ func (w *appWorkflow) newDeploymentID(ctx workflow.Context) string {
 
 // fail ends a turn that did not go live. cause, when set, is the activity error.
 func (w *appWorkflow) fail(ctx workflow.Context, finish activities.FinishTurnInput, what string, cause error) {
+	if w.stopped {
+		// The cause is the stop (a cancelled activity), not a failure.
+		w.finishStopped(ctx, finish)
+		return
+	}
 	finish.Outcome = activities.OutcomeFailed
 	if cause != nil {
 		// What the turn already noted (a version put back) follows the cause.
@@ -510,7 +523,26 @@ func (w *appWorkflow) fail(ctx workflow.Context, finish activities.FinishTurnInp
 	w.finish(ctx, finish)
 }
 
+// finishStopped ends a turn the user stopped.
+func (w *appWorkflow) finishStopped(ctx workflow.Context, finish activities.FinishTurnInput) {
+	finish.Outcome = activities.OutcomeStopped
+	finish.Error = "stopped at your request"
+	reply := "Stopped at your request; nothing was changed."
+	if finish.Number > 0 {
+		reply = fmt.Sprintf("Stopped at your request; version %d was not finished and is not live.", finish.Number)
+	}
+	if w.state.LiveVersion > 0 {
+		reply += fmt.Sprintf(" Version %d is still live at %s.", w.state.LiveVersion, w.state.PreviewURL)
+	}
+	finish.Reply = reply + " Send a new message when you are ready."
+	w.finish(ctx, finish)
+}
+
 func (w *appWorkflow) finish(ctx workflow.Context, finish activities.FinishTurnInput) {
+	if ctx.Err() != nil {
+		// A stopped turn's context is cancelled; its answer is still recorded.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	if err := workflow.ExecuteActivity(dbOptions(ctx), activities.FinishTurnName, finish).Get(ctx, nil); err != nil {
 		w.log.Warn("finish turn", "message_id", finish.MessageID, "error", err)
 	}
