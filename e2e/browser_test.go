@@ -28,6 +28,25 @@ func browserTools(t *testing.T) (chromium, nodePath string) {
 	return chromium, nodePath
 }
 
+// runBrowserScript runs one of the testdata browser scripts with node and returns the
+// JSON report it prints.
+func runBrowserScript(t *testing.T, chromium, nodePath string, timeout time.Duration, script string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("browser run of %s failed: %v\n%s%s", script, err, out, stderr)
+	}
+	return out
+}
+
 // TestTodoAppWorksInABrowser opens a generated todo app in headless Chromium and uses it.
 func TestTodoAppWorksInABrowser(t *testing.T) {
 	chromium, nodePath := browserTools(t)
@@ -43,18 +62,7 @@ func TestTodoAppWorksInABrowser(t *testing.T) {
 		t.Fatalf("turn ended with %s: %s", end.Type, end.Message)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "testdata/todo_in_browser.cjs", end.Field("url")+"/")
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("browser run failed: %v\n%s%s", err, out, stderr)
-	}
+	out := runBrowserScript(t, chromium, nodePath, 2*time.Minute, "testdata/todo_in_browser.cjs", end.Field("url")+"/")
 	var rep struct {
 		Title, Heading, Left, LeftAfterReload string
 		BuyMilkDone                           bool
@@ -82,18 +90,7 @@ func TestChatPageInABrowser(t *testing.T) {
 	e := newEnv(t, nil)
 	e.start()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "testdata/chat_page.cjs", e.st.APIURL)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("browser run failed: %v\n%s%s", err, out, stderr)
-	}
+	out := runBrowserScript(t, chromium, nodePath, 8*time.Minute, "testdata/chat_page.cjs", e.st.APIURL)
 	var rep struct {
 		AppID, First, Second, Refused, AfterReload, Selected, PreviewLink string
 		Lines, Errors                                                     []string

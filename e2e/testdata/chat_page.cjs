@@ -2,20 +2,13 @@
 // watch it appear in the preview, change it, then reload the page and find the
 // conversation again. Prints a JSON report.
 // usage: node chat_page.cjs <api-url>   (NODE_PATH must reach playwright-core)
-const { chromium } = require('playwright-core');
+const { launch, newPage, run } = require('./browser.cjs');
 
-(async () => {
+run(async () => {
   const base = process.argv[2];
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const browser = await launch();
   // The one 400 is the message this script sends to be refused.
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) errors.push(m.text()); });
+  const { page, errors } = await newPage(browser, /status of 400/);
   const timeout = 180000;
   const heading = () => page.frameLocator('#preview').locator('h1').first();
 
@@ -54,6 +47,6 @@ const { chromium } = require('playwright-core');
     previewLink: await page.locator('#open').getAttribute('href'),
     errors,
   };
-  console.log(JSON.stringify(report));
   await browser.close();
-})().catch((e) => { console.error(String(e && e.stack || e)); process.exit(1); });
+  return report;
+});

@@ -1,20 +1,12 @@
 // Uses a deployed todo app in headless Chromium the way a person would: add two tasks,
 // tick one off, reload, and check that the tasks survived. Prints a JSON report.
 // usage: node todo_in_browser.cjs <url>   (NODE_PATH must reach playwright-core)
-const { chromium } = require('playwright-core');
+const { launch, newPage, run } = require('./browser.cjs');
 
-(async () => {
+run(async () => {
   const url = process.argv[2];
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('requestfailed', (r) => errors.push('request failed: ' + r.url()));
+  const browser = await launch();
+  const { page, errors } = await newPage(browser);
 
   await page.goto(url, { waitUntil: 'load' });
   const input = page.getByLabel('New task');
@@ -35,6 +27,6 @@ const { chromium } = require('playwright-core');
     buyMilkDone: await page.getByRole('checkbox', { name: 'Buy milk' }).isChecked(),
     errors,
   };
-  console.log(JSON.stringify(report));
   await browser.close();
-})().catch((e) => { console.error(String(e && e.stack || e)); process.exit(1); });
+  return report;
+});
