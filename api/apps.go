@@ -211,9 +211,17 @@ func (s *Server) stopMessage(c *gin.Context) {
 		return
 	}
 	id := c.Param("message")
+	if workflows.ValidateMessage(workflows.ChatMessage{ID: id, Command: workflows.CommandPublish}) != nil {
+		// No message can have this id; the database is not asked (Postgres refuses NUL).
+		s.fail(c, errNotFound(fmt.Sprintf("no message %q in app %s", id, app.ID)))
+		return
+	}
 	m, err := s.store.Message(ctx, app.ID, id)
-	if err == nil && m.Role != models.RoleUser {
-		err = fmt.Errorf("message %s is an answer, not a message you sent: %w", id, models.ErrNotFound)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		err = errNotFound(fmt.Sprintf("no message %q in app %s", id, app.ID))
+	case err == nil && m.Role != models.RoleUser:
+		err = errNotFound(fmt.Sprintf("message %q is an answer, not a message you sent", id))
 	}
 	if err != nil {
 		s.fail(c, err)

@@ -128,5 +128,11 @@ func TestOddBytesOnEveryDialect(t *testing.T) {
 			msg := wantError(t, ts.do(t, http.MethodGet, path, "", nil), http.StatusNotFound, "not_found")
 			wantContains(t, path, msg, "not found")
 		}
+		// A message id in a path that no message can have is not found either.
+		for _, id := range []string{"a%00b", "%C3%A9t%C3%A9", "a%20b", strings.Repeat("m", 81)} {
+			path := "/v1/apps/todoapp00001/messages/" + id + "/stop"
+			msg := wantError(t, ts.do(t, http.MethodPost, path, "", nil), http.StatusNotFound, "not_found")
+			wantContains(t, path, msg, "no message")
+		}
 	})
 }
