@@ -321,16 +321,14 @@ func (a *Activities) FinishTurn(ctx context.Context, in FinishTurnInput) error {
 		if err := a.Store.UpdateApp(ctx, in.AppID, fields); err != nil {
 			return err
 		}
-	case OutcomeFailed:
+	case OutcomeFailed, OutcomeStopped:
+		// A version the turn began did not go out: it is failed, with the reason. (A
+		// failed publish leaves its version as it was.)
 		msgStatus = models.MessageFailed
-		if in.VersionID != "" && in.Environment != models.EnvProduction {
-			if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionFailed, "error": in.Error}); err != nil {
-				return err
-			}
+		if in.Outcome == OutcomeStopped {
+			msgStatus = models.MessageStopped
 		}
-	case OutcomeStopped:
-		msgStatus = models.MessageStopped
-		if in.VersionID != "" {
+		if in.VersionID != "" && in.Environment != models.EnvProduction {
 			if err := a.Store.UpdateVersion(ctx, in.VersionID, map[string]any{"status": models.VersionFailed, "error": in.Error}); err != nil {
 				return err
 			}
